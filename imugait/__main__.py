@@ -1,0 +1,5 @@
+"""``python -m imugait`` entry point."""
+
+from imugait.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""imugait.gait stage."""

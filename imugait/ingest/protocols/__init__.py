@@ -1,0 +1,1 @@
+"""imugait.ingest.protocols stage."""

@@ -1,0 +1,1 @@
+"""imugait.kinematics stage."""

@@ -1,0 +1,168 @@
+"""Small central data types passed between the pipeline stages.
+
+Conventions: SI units inside, names carry units (``t_s``, ``acc_m_s2``, ``gyr_rad_s``);
+arrays are float64, samples along axis 0; time intervals are half-open ``[start, end)``.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Literal
+
+import numpy as np
+from numpy.typing import NDArray
+
+F64 = NDArray[np.float64]
+
+
+class Side(StrEnum):
+    """Body side. Values are the public strings used in files."""
+
+    LEFT = "left"
+    RIGHT = "right"
+
+    @property
+    def other(self) -> Side:
+        return Side.RIGHT if self is Side.LEFT else Side.LEFT
+
+
+class Segment(StrEnum):
+    """Body segment a sensor is strapped to."""
+
+    THIGH = "thigh"
+    SHANK = "shank"
+    FOOT = "foot"
+
+
+class Location(StrEnum):
+    """Sensor location. Values are the public strings of the samples table."""
+
+    LEFT_THIGH = "left_thigh"
+    RIGHT_THIGH = "right_thigh"
+    LEFT_SHANK = "left_shank"
+    RIGHT_SHANK = "right_shank"
+    LEFT_FOOT = "left_foot"
+    RIGHT_FOOT = "right_foot"
+
+    @property
+    def side(self) -> Side:
+        return Side(self.value.split("_", 1)[0])
+
+    @property
+    def segment(self) -> Segment:
+        return Segment(self.value.split("_", 1)[1])
+
+    @classmethod
+    def of(cls, side: Side, segment: Segment) -> Location:
+        return cls(f"{side.value}_{segment.value}")
+
+
+def _as_f64(name: str, a: object, shape_tail: tuple[int, ...]) -> F64:
+    arr = np.asarray(a, dtype=np.float64)
+    if arr.shape[1:] != shape_tail or arr.ndim != 1 + len(shape_tail):
+        raise ValueError(
+            f"{name} must have shape (n, {', '.join(map(str, shape_tail))}), got {arr.shape}"
+        )
+    return arr
+
+
+@dataclass(frozen=True, slots=True)
+class SensorFrame:
+    """One decoded notification, still on the sensor's own clock.
+
+    ``sensor_t_s`` are the sensor timestamps of the samples (s, sensor clock; may wrap for
+    protocols with short counters: see ``sensor_t_wrap_s``). ``seq`` is the frame sequence
+    counter when the protocol has one (``None`` otherwise) and ``seq_modulo`` its wrap.
+    """
+
+    seq: int | None
+    sensor_t_s: F64
+    acc_m_s2: F64
+    gyr_rad_s: F64
+    seq_modulo: int = 1 << 16
+    sensor_t_wrap_s: float | None = None
+
+    def __post_init__(self) -> None:
+        t = _as_f64("sensor_t_s", self.sensor_t_s, ())
+        object.__setattr__(self, "sensor_t_s", t)
+        object.__setattr__(self, "acc_m_s2", _as_f64("acc_m_s2", self.acc_m_s2, (3,)))
+        object.__setattr__(self, "gyr_rad_s", _as_f64("gyr_rad_s", self.gyr_rad_s, (3,)))
+        if not (len(self.acc_m_s2) == len(self.gyr_rad_s) == len(t)):
+            raise ValueError("sensor_t_s, acc_m_s2 and gyr_rad_s must have the same length")
+
+    @property
+    def n(self) -> int:
+        return len(self.sensor_t_s)
+
+
+@dataclass(frozen=True, slots=True)
+class SampleBlock:
+    """A run of samples from one sensor on the session clock.
+
+    ``t_s`` is strictly increasing (session clock, s). ``acc_m_s2`` is specific force and
+    ``gyr_rad_s`` angular rate, both ``(n, 3)`` in ``frame`` coordinates. ``fs_hz`` is the
+    sensor's nominal rate. ``first_seq`` is the index of the first sample in the sensor's
+    sample stream (counts lost samples too), so gaps between blocks are visible.
+    """
+
+    sensor: str
+    location: Location
+    t_s: F64
+    acc_m_s2: F64
+    gyr_rad_s: F64
+    fs_hz: float
+    first_seq: int = 0
+    frame: Literal["sensor", "segment"] = "sensor"
+
+    def __post_init__(self) -> None:
+        t = _as_f64("t_s", self.t_s, ())
+        object.__setattr__(self, "t_s", t)
+        object.__setattr__(self, "acc_m_s2", _as_f64("acc_m_s2", self.acc_m_s2, (3,)))
+        object.__setattr__(self, "gyr_rad_s", _as_f64("gyr_rad_s", self.gyr_rad_s, (3,)))
+        if not (len(self.acc_m_s2) == len(self.gyr_rad_s) == len(t)):
+            raise ValueError("t_s, acc_m_s2 and gyr_rad_s must have the same length")
+        if len(t) > 1 and not bool(np.all(np.diff(t) > 0)):
+            raise ValueError(f"t_s of sensor {self.sensor!r} is not strictly increasing")
+        if not self.fs_hz > 0:
+            raise ValueError("fs_hz must be positive")
+
+    @property
+    def n(self) -> int:
+        return len(self.t_s)
+
+    def slice(self, start: int, stop: int) -> SampleBlock:
+        """Samples ``[start, stop)`` as a new block."""
+        return SampleBlock(
+            sensor=self.sensor,
+            location=self.location,
+            t_s=self.t_s[start:stop],
+            acc_m_s2=self.acc_m_s2[start:stop],
+            gyr_rad_s=self.gyr_rad_s[start:stop],
+            fs_hz=self.fs_hz,
+            first_seq=self.first_seq + start,
+            frame=self.frame,
+        )
+
+    def split(self, cuts: list[int]) -> list[SampleBlock]:
+        """Split at sample indices ``cuts`` (sorted, within ``(0, n)``)."""
+        edges = [0, *[c for c in cuts if 0 < c < self.n], self.n]
+        return [self.slice(a, b) for a, b in itertools.pairwise(edges) if b > a]
+
+    @staticmethod
+    def concat(blocks: list[SampleBlock]) -> SampleBlock:
+        """Concatenate blocks of one sensor, in time order."""
+        if not blocks:
+            raise ValueError("concat needs at least one block")
+        b0 = blocks[0]
+        return SampleBlock(
+            sensor=b0.sensor,
+            location=b0.location,
+            t_s=np.concatenate([b.t_s for b in blocks]),
+            acc_m_s2=np.concatenate([b.acc_m_s2 for b in blocks]),
+            gyr_rad_s=np.concatenate([b.gyr_rad_s for b in blocks]),
+            fs_hz=b0.fs_hz,
+            first_seq=b0.first_seq,
+            frame=b0.frame,
+        )
