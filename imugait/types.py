@@ -166,3 +166,76 @@ class SampleBlock:
             first_seq=b0.first_seq,
             frame=b0.frame,
         )
+
+
+I64 = NDArray[np.int64]
+
+
+@dataclass(frozen=True, slots=True)
+class FrameBatch:
+    """Decoded notifications of one sensor, in arrival order, still on the sensor's clock.
+
+    The unit the ingest stage hands to the clock stage: one frame live, many frames offline.
+    ``host_t_s`` (m,) is each frame's host receive time on the session clock; ``seq`` (m,) its
+    sequence counter as received (``-1`` when the protocol has none); ``frame_start`` (m,) the
+    index of each frame's first sample in the sample arrays. ``sensor_t_s`` (N,) are the raw
+    sensor timestamps of the samples (they wrap at ``sensor_t_wrap_s`` when not ``None``).
+    """
+
+    host_t_s: F64
+    seq: I64
+    frame_start: I64
+    sensor_t_s: F64
+    acc_m_s2: F64
+    gyr_rad_s: F64
+    seq_modulo: int = 1 << 16
+    sensor_t_wrap_s: float | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "host_t_s", _as_f64("host_t_s", self.host_t_s, ()))
+        object.__setattr__(self, "seq", np.asarray(self.seq, dtype=np.int64))
+        object.__setattr__(self, "frame_start", np.asarray(self.frame_start, dtype=np.int64))
+        object.__setattr__(self, "sensor_t_s", _as_f64("sensor_t_s", self.sensor_t_s, ()))
+        object.__setattr__(self, "acc_m_s2", _as_f64("acc_m_s2", self.acc_m_s2, (3,)))
+        object.__setattr__(self, "gyr_rad_s", _as_f64("gyr_rad_s", self.gyr_rad_s, (3,)))
+        m, n = len(self.host_t_s), len(self.sensor_t_s)
+        if len(self.seq) != m or len(self.frame_start) != m:
+            raise ValueError("host_t_s, seq and frame_start must have the same length")
+        if len(self.acc_m_s2) != n or len(self.gyr_rad_s) != n:
+            raise ValueError("sensor_t_s, acc_m_s2 and gyr_rad_s must have the same length")
+        if m and (self.frame_start[0] != 0 or np.any(np.diff(self.frame_start) < 0)):
+            raise ValueError("frame_start must start at 0 and be non-decreasing")
+        if m and self.frame_start[-1] > n:
+            raise ValueError("frame_start beyond the samples")
+
+    @property
+    def n_frames(self) -> int:
+        return len(self.host_t_s)
+
+    @property
+    def n_samples(self) -> int:
+        return len(self.sensor_t_s)
+
+    @property
+    def frame_len(self) -> I64:
+        """Samples per frame, (m,)."""
+        return np.diff(np.append(self.frame_start, self.n_samples))
+
+    @staticmethod
+    def from_frames(host_t_s: list[float], frames: list[SensorFrame]) -> FrameBatch:
+        """Build a batch from single decoded frames (all of one sensor and protocol)."""
+        if len(host_t_s) != len(frames):
+            raise ValueError("one host time per frame")
+        lens = [f.n for f in frames]
+        starts: I64 = np.concatenate([[0], np.cumsum(lens)[:-1]]).astype(np.int64)
+        f0 = frames[0] if frames else None
+        return FrameBatch(
+            host_t_s=np.asarray(host_t_s, dtype=np.float64),
+            seq=np.array([-1 if f.seq is None else f.seq for f in frames], dtype=np.int64),
+            frame_start=starts[: len(frames)],
+            sensor_t_s=np.concatenate([f.sensor_t_s for f in frames]) if frames else np.empty(0),
+            acc_m_s2=np.concatenate([f.acc_m_s2 for f in frames]) if frames else np.empty((0, 3)),
+            gyr_rad_s=np.concatenate([f.gyr_rad_s for f in frames]) if frames else np.empty((0, 3)),
+            seq_modulo=f0.seq_modulo if f0 else 1 << 16,
+            sensor_t_wrap_s=f0.sensor_t_wrap_s if f0 else None,
+        )
