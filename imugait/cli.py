@@ -1,7 +1,77 @@
-"""Command-line interface (placeholder until subcommands land in this same change set)."""
+"""``imugait`` command line: parses arguments and dispatches to ``imugait.commands``.
+
+Every user mistake (``ImugaitError``) becomes one clear line on stderr and exit status 2;
+Ctrl-C exits with 130. Tracebacks are reserved for bugs.
+"""
 
 from __future__ import annotations
 
+import argparse
+import sys
+from collections.abc import Callable, Sequence
 
-def main(argv: list[str] | None = None) -> int:
-    return 0
+from imugait import __version__
+from imugait.errors import ImugaitError
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def _add_simulate(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from imugait.commands import simulate
+
+    p = sub.add_parser(
+        "simulate",
+        help="simulate a walking session: raw recording + exact ground truth",
+        description=simulate.__doc__,
+    )
+    simulate.configure(p)
+    p.set_defaults(handler=simulate.run)
+
+
+def _add_replay(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from imugait.commands import replay
+
+    p = sub.add_parser(
+        "replay",
+        help="decode a recording through the live decoders and report what it holds",
+        description=replay.__doc__,
+    )
+    replay.configure(p)
+    p.set_defaults(handler=replay.run)
+
+
+_COMMANDS: list[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None]] = [
+    _add_simulate,
+    _add_replay,
+]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="imugait",
+        description="Wearable-IMU gait analysis: strides, knee hyperextension, asymmetric loading.",
+    )
+    parser.add_argument("--version", action="version", version=f"imugait {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for add in _COMMANDS:
+        add(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    handler: Handler | None = getattr(args, "handler", None)
+    if handler is None:
+        parser.print_help()
+        return 2
+    try:
+        return handler(args)
+    except ImugaitError as exc:
+        print(f"imugait {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"imugait {args.command}: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
