@@ -1,0 +1,332 @@
+"""Streaming knee-angle estimator for one leg (thigh + shank samples on a common time grid).
+
+Life cycle (all decisions depend on the data only, never on how it is chunked):
+
+1. **Buffering.** Samples are buffered until the *trigger* sample ``k``: without a calibration,
+   the first sample at which the last ``max_wait_s`` of data contain ``identify_motion_s`` of
+   informative movement (both segments rotating faster than ``min_rate_rad_s``); with a
+   calibration, the sample ``init_s`` after the start. Samples that drop out of the
+   ``max_wait_s`` window before the trigger are emitted with NaN angles.
+2. **Identification** (uncalibrated only) of axis, knee centre, geometric zero and flexion sign
+   on the window ending at ``k`` (``knee_angle.identify_knee_model``); then the fusion's initial
+   angle and gyro bias are fitted on the same window.
+3. **Fusion**, sample by sample, from the window start onwards. The angular acceleration is a
+   central difference, so a sample is final once its successor has arrived (latency 1 sample);
+   :meth:`KneeAngleEstimator.flush` finishes the last one.
+
+Output angles are flexion-positive radians; ``KneeBlock.calibrated`` tells whether the zero comes
+from a goniometer calibration or from the uncalibrated geometric zero (sensor-to-knee lines, see
+``knee_angle``), whose error is ``atan(a/d)`` per sensor for a sensor mounted ``a`` in front of
+or behind its segment's long axis at distance ``d`` from the knee.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from imugait.kinematics.calibration import KneeCalibration
+from imugait.kinematics.joint_axis import angular_acceleration, informative_mask
+from imugait.kinematics.knee_angle import (
+    FusionState,
+    KneeModel,
+    acc_angle,
+    fuse,
+    gyro_rate,
+    identify_knee_model,
+    initial_state,
+)
+from imugait.types import Location, SampleBlock, Segment, Side
+
+F64 = NDArray[np.float64]
+
+__all__ = ["KneeAngleEstimator", "KneeBlock"]
+
+_NCOL = 13  # t, acc_thigh(3), gyr_thigh(3), acc_shank(3), gyr_shank(3)
+
+
+@dataclass(frozen=True, slots=True)
+class KneeBlock:
+    """Knee angles of one leg for a run of samples.
+
+    ``knee_flexion_rad`` is positive in flexion and negative in hyperextension; NaN where no
+    estimate exists (movement never sufficed to identify the joint). ``calibrated`` is True when
+    the zero comes from a goniometer calibration; False means the geometric zero (absolute
+    error = sensor placement offset, typically a few degrees; shape and range are unaffected).
+    ``zero_reliable`` is True when calibrated; uncalibrated it is False when the geometric zero
+    cannot be trusted (a sensor too close to the knee, or the hinge model violated so that the
+    joint-centre fit fails, see ``KneeModel.zero_reliable``); the angle's shape is still usable.
+    """
+
+    side: Side
+    t_s: F64
+    knee_flexion_rad: F64
+    calibrated: bool
+    zero_reliable: bool
+
+    @property
+    def n(self) -> int:
+        return len(self.t_s)
+
+
+class KneeAngleEstimator:
+    """Knee flexion of one leg from thigh and shank IMUs with unknown mounting (streaming).
+
+    Parameters
+    ----------
+    side
+        Leg; only labels the output (the sign is found from the data for either leg).
+    calibration
+        Optional :class:`~imugait.kinematics.calibration.KneeCalibration` of this leg and
+        mounting; skips identification and gives a goniometer-referenced zero.
+    fs_hz
+        Sample rate of the common grid (taken from the first ``SampleBlock`` if omitted).
+    identify_motion_s, max_wait_s
+        Informative movement needed for identification, and the window it must fall in.
+    flush_motion_s
+        Movement that still allows identification when the stream ends before the trigger.
+    init_s
+        Initialisation window when a calibration is given.
+    min_rate_rad_s
+        Angular-rate threshold of an informative sample (both segments).
+    fusion_tau_s, mismatch_scale_m_s2
+        Time constant of the acc/gyro fusion and the hinge-mismatch scale that down-weights
+        acc samples violating the hinge model (``knee_angle.fuse``).
+    """
+
+    def __init__(
+        self,
+        *,
+        side: Side,
+        calibration: KneeCalibration | None = None,
+        fs_hz: float | None = None,
+        identify_motion_s: float = 6.0,
+        max_wait_s: float = 120.0,
+        flush_motion_s: float = 2.0,
+        init_s: float = 2.0,
+        min_rate_rad_s: float = 0.5,
+        fusion_tau_s: float = 1.0,
+        mismatch_scale_m_s2: float = 0.5,
+    ) -> None:
+        self.side = Side(side)
+        if calibration is not None and calibration.side is not self.side:
+            raise ValueError(f"calibration is for the {calibration.side} leg, not {self.side}")
+        for name, v in (
+            ("identify_motion_s", identify_motion_s),
+            ("flush_motion_s", flush_motion_s),
+            ("init_s", init_s),
+            ("min_rate_rad_s", min_rate_rad_s),
+            ("fusion_tau_s", fusion_tau_s),
+            ("mismatch_scale_m_s2", mismatch_scale_m_s2),
+        ):
+            if not v > 0:
+                raise ValueError(f"{name} must be positive, got {v}")
+        if not max_wait_s > identify_motion_s:
+            raise ValueError("max_wait_s must exceed identify_motion_s")
+        if fs_hz is not None and not fs_hz > 0:
+            raise ValueError("fs_hz must be positive")
+        self.calibration = calibration
+        self.fs_hz = fs_hz
+        self.identify_motion_s = identify_motion_s
+        self.max_wait_s = max_wait_s
+        self.flush_motion_s = flush_motion_s
+        self.init_s = init_s
+        self.min_rate_rad_s = min_rate_rad_s
+        self.fusion_tau_s = fusion_tau_s
+        self.mismatch_scale_m_s2 = mismatch_scale_m_s2
+        self._buf = np.empty((0, _NCOL))
+        self._buf_start = 0  # global index of _buf[0]
+        self._model: KneeModel | None = calibration.model if calibration else None
+        self._state: FusionState | None = None
+        self._prev: F64 | None = None  # last processed row (for the central difference)
+        self._done = False
+        self._last_t = -np.inf
+
+    @property
+    def model(self) -> KneeModel | None:
+        """The joint model in use (None before identification)."""
+        return self._model
+
+    # ---- input -------------------------------------------------------------------------------
+    def push(self, thigh: SampleBlock, shank: SampleBlock) -> list[KneeBlock]:
+        """Add a thigh/shank pair of blocks with identical ``t_s``; return final angles."""
+        for blk, seg in ((thigh, Segment.THIGH), (shank, Segment.SHANK)):
+            if blk.location is not Location.of(self.side, seg):
+                raise ValueError(f"expected a {self.side}_{seg} block, got {blk.location}")
+            if blk.frame != "sensor":
+                raise ValueError("KneeAngleEstimator needs sensor-frame samples")
+        if thigh.n != shank.n or not np.array_equal(thigh.t_s, shank.t_s):
+            raise ValueError("thigh and shank blocks must share the same t_s grid")
+        if self.fs_hz is None:
+            self.fs_hz = thigh.fs_hz
+        return self.push_arrays(
+            thigh.t_s, thigh.acc_m_s2, thigh.gyr_rad_s, shank.acc_m_s2, shank.gyr_rad_s
+        )
+
+    def push_arrays(
+        self,
+        t_s: F64,
+        acc_thigh_m_s2: F64,
+        gyr_thigh_rad_s: F64,
+        acc_shank_m_s2: F64,
+        gyr_shank_rad_s: F64,
+    ) -> list[KneeBlock]:
+        """Array form of :meth:`push` (SI units, sensor frames, ``(n,)`` and ``(n, 3)``)."""
+        if self._done:
+            raise ValueError("push after flush")
+        if self.fs_hz is None:
+            raise ValueError("fs_hz is unknown: pass it to the constructor")
+        rows = np.column_stack(
+            [
+                np.asarray(t_s, dtype=np.float64),
+                acc_thigh_m_s2,
+                gyr_thigh_rad_s,
+                acc_shank_m_s2,
+                gyr_shank_rad_s,
+            ]
+        )
+        if rows.shape[1] != _NCOL:
+            raise ValueError("acc/gyr arrays must have shape (n, 3)")
+        if len(rows) == 0:
+            return []
+        if np.any(np.diff(rows[:, 0]) <= 0) or rows[0, 0] <= self._last_t:
+            raise ValueError("t_s must be strictly increasing across pushes")
+        self._last_t = float(rows[-1, 0])
+        self._buf = np.concatenate([self._buf, rows])
+        return self._advance(final=False)
+
+    def flush(self) -> list[KneeBlock]:
+        """End of stream: finish the pending samples (identifying on what is there if needed)."""
+        if self._done:
+            return []
+        out = self._advance(final=True)
+        self._done = True
+        return out
+
+    # ---- internals ---------------------------------------------------------------------------
+    def _block(self, rows_t: F64, angle: F64) -> KneeBlock:
+        m = self._model
+        return KneeBlock(
+            side=self.side,
+            t_s=rows_t.copy(),
+            knee_flexion_rad=angle,
+            calibrated=self.calibration is not None,
+            zero_reliable=self.calibration is not None or (m is not None and m.zero_reliable),
+        )
+
+    def _trigger(self, final: bool) -> int | None:
+        """Index into ``_buf`` of the trigger sample, or None (not yet)."""
+        assert self.fs_hz is not None
+        n = len(self._buf)
+        if self.calibration is not None:
+            k = round(self.init_s * self.fs_hz) - 1 - self._buf_start
+            return min(max(k, 0), n - 1) if (k < n or final) and n else None
+        b = self._buf
+        info = informative_mask(b[:, 4:7], b[:, 10:13], min_rate_rad_s=self.min_rate_rad_s)
+        cum = np.cumsum(info)
+        n_win = round(self.max_wait_s * self.fs_hz)
+        need = round(self.identify_motion_s * self.fs_hz)
+        # motion count in the window (k - n_win, k]; the buffer never holds more than n_win
+        # samples before the trigger, plus the newly pushed ones
+        lag = np.concatenate([np.zeros(n_win, dtype=cum.dtype), cum])[:n]
+        hits = np.flatnonzero(cum - lag >= need)
+        if len(hits):
+            return int(hits[0])
+        if final and n and int(cum[-1] - lag[-1]) >= round(self.flush_motion_s * self.fs_hz):
+            return n - 1
+        return None
+
+    def _advance(self, *, final: bool) -> list[KneeBlock]:
+        assert self.fs_hz is not None
+        out_t: list[F64] = []
+        out_a: list[F64] = []
+        if self._state is None:
+            k = self._trigger(final)
+            n_win = round(self.max_wait_s * self.fs_hz)
+            if k is None:
+                # emit as NaN what can no longer be part of an identification window
+                if final:
+                    keep_from = len(self._buf)
+                elif self.calibration is None:
+                    keep_from = max(0, len(self._buf) - n_win + 1)
+                else:
+                    keep_from = 0
+                if keep_from:
+                    out_t.append(self._buf[:keep_from, 0])
+                    out_a.append(np.full(keep_from, np.nan))
+                    self._buf = self._buf[keep_from:]
+                    self._buf_start += keep_from
+                return self._emit(out_t, out_a)
+            start = max(0, k - n_win + 1) if self.calibration is None else 0
+            if start:
+                out_t.append(self._buf[:start, 0])
+                out_a.append(np.full(start, np.nan))
+                self._buf = self._buf[start:]
+                self._buf_start += start
+                k -= start
+            if not self._initialise(self._buf[: k + 1]):
+                # identification failed: nothing usable in this window
+                out_t.append(self._buf[: k + 1, 0])
+                out_a.append(np.full(k + 1, np.nan))
+                self._buf = self._buf[k + 1 :]
+                self._buf_start += k + 1
+                return self._emit(out_t, out_a) + self._advance(final=final)
+        t, a = self._process(final)
+        out_t.append(t)
+        out_a.append(a)
+        return self._emit(out_t, out_a)
+
+    def _emit(self, out_t: list[F64], out_a: list[F64]) -> list[KneeBlock]:
+        t = np.concatenate(out_t) if out_t else np.empty(0)
+        return [self._block(t, np.concatenate(out_a))] if len(t) else []
+
+    def _initialise(self, win: F64) -> bool:
+        t, a1, g1, a2, g2 = win[:, 0], win[:, 1:4], win[:, 4:7], win[:, 7:10], win[:, 10:13]
+        if self._model is None:
+            try:
+                self._model = identify_knee_model(
+                    t, a1, g1, a2, g2, min_rate_rad_s=self.min_rate_rad_s
+                )
+            except ValueError:
+                return False
+        m = self._model
+        alpha, _ = acc_angle(
+            m, a1, g1, angular_acceleration(g1, t), a2, g2, angular_acceleration(g2, t)
+        )
+        self._state = initial_state(t, gyro_rate(m, g1, g2), alpha)
+        return True
+
+    def _process(self, final: bool) -> tuple[F64, F64]:
+        """Fuse every buffered row that has a successor (all of them when ``final``)."""
+        b = self._buf
+        n_out = len(b) if final else len(b) - 1
+        if n_out <= 0:
+            return np.empty(0), np.empty(0)
+        ext = b if self._prev is None else np.vstack([self._prev, b])
+        off = 0 if self._prev is None else 1
+        t = ext[:, 0]
+        dg1 = angular_acceleration(ext[:, 4:7], t)[off : off + n_out]
+        dg2 = angular_acceleration(ext[:, 10:13], t)[off : off + n_out]
+        rows = b[:n_out]
+        m = self._model
+        assert m is not None
+        assert self._state is not None
+        alpha_acc, mismatch = acc_angle(
+            m, rows[:, 1:4], rows[:, 4:7], dg1, rows[:, 7:10], rows[:, 10:13], dg2
+        )
+        rate = gyro_rate(m, rows[:, 4:7], rows[:, 10:13])
+        angle, self._state = fuse(
+            rows[:, 0],
+            rate,
+            alpha_acc,
+            mismatch,
+            self._state,
+            tau_s=self.fusion_tau_s,
+            mismatch_scale_m_s2=self.mismatch_scale_m_s2,
+        )
+        self._prev = rows[-1].copy()
+        self._buf = b[n_out:]
+        self._buf_start += n_out
+        return rows[:, 0], angle

@@ -1,0 +1,331 @@
+"""Knee flexion angle from a thigh and a shank IMU: acc angle, gyro rate and their fusion.
+
+Steps 3-5 of Seel, Raisch & Schauer (2014), *Sensors* 14(4):6891-6909 (``biomechanics.md`` §2.2c),
+with two changes:
+
+* **Zero.** Seel's accelerometer angle uses an arbitrary in-plane reference, so its zero is
+  arbitrary. Here the in-plane reference of each sensor is the segment's long axis as seen from
+  the data: the sensor -> knee-centre vector found by :func:`~.joint_axis.identify_joint_position`,
+  projected on the plane perpendicular to the axis (thigh: pointing distally from the thigh
+  sensor to the knee; shank: its opposite, as the shank sensor lies below the knee). 0 rad is
+  then "sensor-to-knee lines collinear", a geometric definition that does not depend on any
+  posture, standing or gait event, so hyperextension stays negative. Residual error: a sensor
+  mounted ``a`` metres anterior/posterior of its segment's long axis at distance ``d`` from the
+  knee shifts the zero by about ``atan(a/d)`` (e.g. 2 cm at 20 cm = 5.7 deg per sensor) plus the
+  joint-centre fit error. The clinician's goniometer calibration (``calibration.py``) removes it.
+  The joint-centre fit needs sensors that move rigidly with their segments; when the hinge
+  model is violated (loose straps, soft tissue) the zero is flagged unreliable
+  (``KneeModel.zero_reliable``), as measured on the NeuRA recording (zero off by 75-110 deg).
+* **Fusion.** Instead of Seel's first-order complementary filter, a steady-state two-state
+  (angle, relative gyro bias) observer, critically damped with time constant ``tau_s``; the bias
+  state makes it drift-free under constant or slowly varying gyro bias. Samples violating the
+  hinge model (``|a1~| != |a2~|``) are down-weighted instead of Seel's constant ``lambda``.
+
+Sign convention: positive = flexion, negative = hyperextension, for both legs; the overall sign
+is decided from the data (:func:`flexion_sign` on the detrended gyro angle of the
+identification window).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+
+import numpy as np
+from numpy.typing import NDArray
+
+from imugait.kinematics.joint_axis import (
+    dot3,
+    hinge_residual_ratio,
+    identify_joint_axis,
+    identify_joint_position,
+    identify_sagittal_axes,
+    norm3,
+    rotational_acc,
+)
+
+F64 = NDArray[np.float64]
+
+__all__ = [
+    "FusionState",
+    "KneeModel",
+    "acc_angle",
+    "detrended_gyro_angle",
+    "flexion_sign",
+    "fuse",
+    "gyro_rate",
+    "identify_knee_model",
+    "initial_state",
+]
+
+#: Sensor-to-knee distance (m, perpendicular to the axis) below which the geometric zero is unusable.
+MIN_REF_DIST_M = 0.03
+
+
+@dataclass(frozen=True, slots=True)
+class KneeModel:
+    """Everything needed to turn a thigh/shank sample pair into a knee angle.
+
+    Vectors are in the respective sensor frames. ``ref_*`` are unit vectors perpendicular to the
+    axis giving each segment's zero direction; ``offset_rad`` is added to the angle (0 unless a
+    goniometer calibration set it). ``ref_dist_*_m`` are the sensor-to-knee distances
+    perpendicular to the axis (the lever of the zero definition); ``sign_margin_rad`` and
+    ``axis_rms_rad_s`` describe how well the data determined the model.
+    """
+
+    axis_thigh: F64
+    axis_shank: F64
+    pos_thigh_m: F64
+    pos_shank_m: F64
+    ref_thigh: F64
+    ref_shank: F64
+    offset_rad: float = 0.0
+    ref_dist_thigh_m: float = math.nan
+    ref_dist_shank_m: float = math.nan
+    axis_rms_rad_s: float = math.nan
+    pos_rms_m_s2: float = math.nan
+    sign_corr: float = math.nan
+    sign_margin_rad: float = math.nan
+    hinge_ratio: float = math.nan
+    axis_method: str = "seel"
+
+    @property
+    def zero_reliable(self) -> bool:
+        """Whether the geometric (uncalibrated) zero can be trusted.
+
+        It needs both sensor-to-knee levers >= ``MIN_REF_DIST_M`` and the hinge
+        model to hold (``axis_method == "seel"``): the joint-centre fit behind the zero fails
+        when a sensor moves on its segment (measured on real data: zero errors of 75-110 deg).
+        """
+        levers_ok = min(self.ref_dist_thigh_m, self.ref_dist_shank_m) >= MIN_REF_DIST_M
+        return bool(levers_ok and self.axis_method == "seel")
+
+    def flipped(self) -> KneeModel:
+        """The same model with both axes reversed (negates the angle)."""
+        return replace(self, axis_thigh=-self.axis_thigh, axis_shank=-self.axis_shank)
+
+
+def gyro_rate(model: KneeModel, gyr_thigh_rad_s: F64, gyr_shank_rad_s: F64) -> F64:
+    """Knee angular rate ``g2.j2 - g1.j1`` (rad/s): the rate of the shank relative to the thigh."""
+    return dot3(gyr_shank_rad_s, model.axis_shank) - dot3(gyr_thigh_rad_s, model.axis_thigh)
+
+
+def acc_angle(
+    model: KneeModel,
+    acc_thigh_m_s2: F64,
+    gyr_thigh_rad_s: F64,
+    dgyr_thigh_rad_s2: F64,
+    acc_shank_m_s2: F64,
+    gyr_shank_rad_s: F64,
+    dgyr_shank_rad_s2: F64,
+) -> tuple[F64, F64]:
+    """Accelerometer-based knee angle (rad) and the hinge-model mismatch of each sample (m/s^2).
+
+    Both accelerations are shifted to the knee centre (``a + G_g(o)``), where they are the same
+    physical vector; its direction in each sensor's plane perpendicular to the axis, measured
+    from that sensor's reference direction, differs by exactly the knee angle (Seel 2014, step 4).
+    The angle includes ``offset_rad`` and is wrapped into ``[-pi/2, 3pi/2)``, which keeps every
+    anatomically possible angle on one branch.
+
+    The mismatch ``| |a1~| - |a2~| | + |a1~.j1 - a2~.j2|`` is zero for an ideal rigid hinge;
+    it grows where the model fails (soft-tissue motion, impacts, ``dg/dt`` discretisation at
+    high angular jerk) and is used by :func:`fuse` to down-weight those samples.
+    """
+    at = acc_thigh_m_s2 + rotational_acc(gyr_thigh_rad_s, dgyr_thigh_rad_s2, model.pos_thigh_m)
+    ash = acc_shank_m_s2 + rotational_acc(gyr_shank_rad_s, dgyr_shank_rad_s2, model.pos_shank_m)
+    side_t = np.cross(model.axis_thigh, model.ref_thigh)
+    side_s = np.cross(model.axis_shank, model.ref_shank)
+    ang_t = np.arctan2(dot3(at, side_t), dot3(at, model.ref_thigh))
+    ang_s = np.arctan2(dot3(ash, side_s), dot3(ash, model.ref_shank))
+    a = ang_t - ang_s + model.offset_rad
+    mismatch = np.abs(norm3(at) - norm3(ash)) + np.abs(
+        dot3(at, model.axis_thigh) - dot3(ash, model.axis_shank)
+    )
+    wrapped = np.mod(a + 0.5 * np.pi, 2.0 * np.pi) - 0.5 * np.pi
+    return np.asarray(wrapped, dtype=np.float64), np.asarray(mismatch, dtype=np.float64)
+
+
+@dataclass(frozen=True, slots=True)
+class FusionState:
+    """State carried between samples by :func:`fuse` (angle rad, relative gyro bias rad/s)."""
+
+    alpha_rad: float
+    bias_rad_s: float
+    prev_rate_rad_s: float
+    prev_t_s: float
+
+
+def initial_state(t_s: F64, rate_rad_s: F64, alpha_acc_rad: F64) -> FusionState:
+    """Initial angle and bias from a window: least-squares fit ``alpha_acc ~ c + G(t) - b t``.
+
+    ``G`` is the trapezoidal integral of the gyro rate. The fit gives the angle at ``t_s[0]``
+    (``c``) and the constant relative bias ``b``; the state is positioned *before* the first
+    sample (so that :func:`fuse` starting from it reproduces ``c`` at ``t_s[0]``).
+    """
+    if len(t_s) < 2:
+        return FusionState(float(alpha_acc_rad[0]), 0.0, float(rate_rad_s[0]), float(t_s[0]))
+    tt = t_s - t_s[0]
+    g = np.concatenate([[0.0], np.cumsum(0.5 * (rate_rad_s[1:] + rate_rad_s[:-1]) * np.diff(tt))])
+    design = np.column_stack([np.ones_like(tt), -tt])
+    (c, b), *_ = np.linalg.lstsq(design, alpha_acc_rad - g, rcond=None)
+    return FusionState(float(c), float(b), float(rate_rad_s[0]), float(t_s[0]))
+
+
+def fuse(
+    t_s: F64,
+    rate_rad_s: F64,
+    alpha_acc_rad: F64,
+    mismatch_m_s2: F64,
+    state: FusionState,
+    *,
+    tau_s: float,
+    mismatch_scale_m_s2: float,
+) -> tuple[F64, FusionState]:
+    """Fuse gyro rate and acc angle sample by sample; returns the angles and the new state.
+
+    Model: ``alpha' = rate - b`` (trapezoidal integration), ``b' = 0``, measurement ``alpha_acc``.
+    Steady-state observer gains ``K1 = 2/tau``, ``K2 = 1/tau^2`` (critically damped, natural
+    frequency ``1/tau``): constant gyro bias gives no steady-state error. Seel 2014's
+    ``lambda = 0.01`` at 100 Hz corresponds to a first-order ``tau`` of 1 s. The innovation is
+    wrapped to ``(-pi, pi]`` and weighted by ``1 / (1 + (mismatch / mismatch_scale)^2)``, so
+    samples that violate the hinge model (see :func:`acc_angle`) barely correct the angle
+    (an adaptive version of Seel's constant ``lambda``). Splitting the input anywhere and
+    carrying ``state`` gives bit-identical output.
+    """
+    k1_per_s = 2.0 / tau_s
+    k2_per_s2 = 1.0 / tau_s**2
+    inv_scale2 = 1.0 / mismatch_scale_m_s2**2
+    out = np.empty(len(t_s))
+    alpha, bias = state.alpha_rad, state.bias_rad_s
+    r_prev, t_prev = state.prev_rate_rad_s, state.prev_t_s
+    two_pi = 2.0 * math.pi
+    rows = zip(
+        t_s.tolist(),
+        rate_rad_s.tolist(),
+        alpha_acc_rad.tolist(),
+        mismatch_m_s2.tolist(),
+        strict=True,
+    )
+    for i, (t, r, y, mis) in enumerate(rows):
+        dt = t - t_prev
+        pred = alpha + (0.5 * (r + r_prev) - bias) * dt
+        nu = (y - pred + math.pi) % two_pi - math.pi
+        nu *= dt / (1.0 + mis * mis * inv_scale2)
+        alpha = pred + k1_per_s * nu
+        bias -= k2_per_s2 * nu
+        out[i] = alpha
+        r_prev, t_prev = r, t
+    return out, FusionState(alpha, bias, r_prev, t_prev)
+
+
+def flexion_sign(alpha_rad: F64) -> tuple[int, float]:
+    """Overall sign making flexion positive, and its margin (rad).
+
+    A knee spends most of the time near extension with large excursions into flexion (swing,
+    sitting, stair climbing): the angle distribution is right-skewed, so the quantile skewness
+    ``p95 + p5 - 2 * median`` is positive for a correctly signed angle (normative gait:
+    60 + 0 - 2 * 17 = +26 deg) and negative when the sign is reversed. It does not depend on
+    the zero. Returns ``(+1 | -1, |score|)``.
+    """
+    p5, med, p95 = np.percentile(alpha_rad, [5.0, 50.0, 95.0])
+    score = float(p95 + p5 - 2.0 * med)
+    return (1 if score >= 0 else -1), abs(score)
+
+
+def detrended_gyro_angle(t_s: F64, rate_rad_s: F64) -> F64:
+    """Trapezoidal integral of the knee rate minus its least-squares line (removes gyro bias)."""
+    g = np.concatenate([[0.0], np.cumsum(0.5 * (rate_rad_s[1:] + rate_rad_s[:-1]) * np.diff(t_s))])
+    if len(t_s) < 3:
+        return g
+    coef = np.polyfit(t_s - t_s[0], g, 1)
+    return np.asarray(g - np.polyval(coef, t_s - t_s[0]), dtype=np.float64)
+
+
+def _unit(v: F64) -> tuple[F64, float]:
+    n = float(np.linalg.norm(v))
+    return (v / n if n > 0 else v.copy()), n
+
+
+def identify_knee_model(
+    t_s: F64,
+    acc_thigh_m_s2: F64,
+    gyr_thigh_rad_s: F64,
+    acc_shank_m_s2: F64,
+    gyr_shank_rad_s: F64,
+    *,
+    min_rate_rad_s: float = 0.5,
+    max_samples: int = 3000,
+    seed: int = 0,
+    max_hinge_ratio: float = 0.2,
+) -> KneeModel:
+    """Identify axis, joint centre, geometric zero and flexion sign from a movement window.
+
+    The axis comes from the Seel hinge fit; when its residual exceeds ``max_hinge_ratio`` of
+    the RMS angular rate, the hinge model is violated (e.g. a wobbling thigh strap) and the
+    Seel optimum is unreliable, so the sagittal-PCA axes
+    (:func:`~.joint_axis.identify_sagittal_axes`) are used instead.
+    Raises ``ValueError`` when the window has too little movement (< 50 informative samples).
+    When a sensor-to-knee lever is shorter than ``MIN_REF_DIST_M`` its reference falls back to
+    the mean gravity direction in the window (then ``zero_reliable`` is False).
+    """
+    ax = identify_joint_axis(
+        gyr_thigh_rad_s,
+        gyr_shank_rad_s,
+        min_rate_rad_s=min_rate_rad_s,
+        max_samples=max_samples,
+        seed=seed,
+    )
+    ratio = hinge_residual_ratio(
+        ax, gyr_thigh_rad_s, gyr_shank_rad_s, min_rate_rad_s=min_rate_rad_s
+    )
+    method = "seel"
+    if ratio > max_hinge_ratio:
+        ax = identify_sagittal_axes(
+            acc_thigh_m_s2,
+            gyr_thigh_rad_s,
+            acc_shank_m_s2,
+            gyr_shank_rad_s,
+            min_rate_rad_s=min_rate_rad_s,
+        )
+        method = "sagittal_pca"
+    j1, j2 = ax.axis_thigh, ax.axis_shank
+    pos = identify_joint_position(
+        t_s,
+        acc_thigh_m_s2,
+        gyr_thigh_rad_s,
+        acc_shank_m_s2,
+        gyr_shank_rad_s,
+        j1,
+        j2,
+        min_rate_rad_s=min_rate_rad_s,
+        max_samples=max_samples,
+    )
+    o1, o2 = pos.pos_thigh_m, pos.pos_shank_m
+    r1, d1 = _unit(o1 - (o1 @ j1) * j1)
+    r2, d2 = _unit(-(o2 - (o2 @ j2) * j2))
+    if min(d1, d2) < MIN_REF_DIST_M:
+        g1 = acc_thigh_m_s2.mean(axis=0)
+        g2 = acc_shank_m_s2.mean(axis=0)
+        r1, _ = _unit(-(g1 - (g1 @ j1) * j1))
+        r2, _ = _unit(-(g2 - (g2 @ j2) * j2))
+    model = KneeModel(
+        axis_thigh=j1,
+        axis_shank=j2,
+        pos_thigh_m=o1,
+        pos_shank_m=o2,
+        ref_thigh=r1,
+        ref_shank=r2,
+        ref_dist_thigh_m=d1,
+        ref_dist_shank_m=d2,
+        axis_rms_rad_s=ax.rms_rad_s,
+        pos_rms_m_s2=pos.rms_m_s2,
+        sign_corr=ax.sign_corr,
+        hinge_ratio=ratio,
+        axis_method=method,
+    )
+    sign, margin = flexion_sign(
+        detrended_gyro_angle(t_s, gyro_rate(model, gyr_thigh_rad_s, gyr_shank_rad_s))
+    )
+    if sign < 0:
+        model = model.flipped()
+    return replace(model, sign_margin_rad=margin)
