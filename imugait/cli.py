@@ -40,9 +40,22 @@ def _add_replay(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     p.set_defaults(handler=replay.run)
 
 
+def _add_analyze(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from imugait.commands import analyze
+
+    p = sub.add_parser(
+        "analyze",
+        help="strides, gait events and knee angle of a recording or samples table",
+        description=analyze.__doc__,
+    )
+    analyze.configure(p)
+    p.set_defaults(handler=analyze.run)
+
+
 _COMMANDS: list[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None]] = [
     _add_simulate,
     _add_replay,
+    _add_analyze,
 ]
 
 

@@ -1,0 +1,201 @@
+"""Offline analysis of one session: a recording or a samples table -> strides, knee, summary.
+
+The same :class:`~imugait.pipeline.GaitPipeline` as live sessions; here each sensor's whole
+stream is pushed at once (the offline chunking), then flushed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from imugait import __version__
+from imugait.gait import Stride, stride_table
+from imugait.ingest.recording import read_recording
+from imugait.ingest.replay import decode_recording
+from imugait.ingest.samples_table import load_samples_table
+from imugait.kinematics import KneeBlock
+from imugait.pipeline import GaitPipeline, PipelineOutput, SensorSpec
+from imugait.types import Side
+from imugait.units import DEG_PER_RAD
+
+SAMPLES_TABLE_SUFFIXES = (".csv", ".csv.gz", ".parquet", ".pq")
+
+
+@dataclass(slots=True)
+class SessionAnalysis:
+    """Everything ``imugait analyze`` computes for one session."""
+
+    source: str
+    kind: str  # "recording" | "samples_table"
+    sensors: list[SensorSpec]
+    strides: pd.DataFrame
+    knee: pd.DataFrame
+    warnings: list[str] = field(default_factory=list)
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+def is_samples_table(path: Path) -> bool:
+    return path.name.lower().endswith(SAMPLES_TABLE_SUFFIXES)
+
+
+def knee_frame(blocks: list[KneeBlock]) -> pd.DataFrame:
+    """Knee blocks as the public long table: ``t_s, side, knee_flexion_deg, calibrated, ...``."""
+    if not blocks:
+        return pd.DataFrame(
+            {
+                "t_s": np.empty(0),
+                "side": pd.Series([], dtype=str),
+                "knee_flexion_deg": np.empty(0),
+                "calibrated": pd.Series([], dtype=bool),
+                "zero_reliable": pd.Series([], dtype=bool),
+            }
+        )
+    parts = [
+        pd.DataFrame(
+            {
+                "t_s": b.t_s,
+                "side": b.side.value,
+                "knee_flexion_deg": b.knee_flexion_rad * DEG_PER_RAD,
+                "calibrated": b.calibrated,
+                "zero_reliable": b.zero_reliable,
+            }
+        )
+        for b in blocks
+        if b.n
+    ]
+    df = pd.concat(parts, ignore_index=True)
+    return df.sort_values(["side", "t_s"], kind="stable").reset_index(drop=True)
+
+
+def _collect(outs: list[PipelineOutput]) -> tuple[list[Stride], list[KneeBlock]]:
+    return [s for o in outs for s in o.strides], [k for o in outs for k in o.knee]
+
+
+def analyze_path(path: str | os.PathLike[str]) -> SessionAnalysis:
+    """Analyse one recording (``.imurec``) or samples table (``.csv``/``.parquet``)."""
+    p = Path(path)
+    warnings: list[str] = []
+    info: dict[str, Any] = {}
+    outs: list[PipelineOutput] = []
+    if is_samples_table(p):
+        table = load_samples_table(p)
+        warnings.extend(table.warnings)
+        specs = [
+            SensorSpec(sid, blocks[0].location, table.fs_hz[sid])
+            for sid, blocks in table.blocks.items()
+        ]
+        pipe = GaitPipeline(specs)
+        for blocks in table.blocks.values():
+            for b in blocks:
+                outs.append(pipe.push_block(b))
+        kind = "samples_table"
+    else:
+        rec = read_recording(p)
+        warnings.extend(rec.problems)
+        decoded = decode_recording(rec)
+        specs = [SensorSpec(sid, d.entry.location, d.nominal_fs_hz) for sid, d in decoded.items()]
+        pipe = GaitPipeline(specs)
+        for sid, d in decoded.items():
+            warnings.extend(d.problems)
+            outs.append(pipe.push_frames(sid, d.batch))
+        kind = "recording"
+        info["subject_id"] = rec.header.subject_id
+        info["session_id"] = rec.header.session_id
+    outs.append(pipe.flush())
+    if kind == "recording":
+        info["clock"] = {
+            sid: {
+                "lost_frames": st.lost_frames,
+                "lost_samples": st.lost_samples,
+                "samples": st.samples,
+                "skew_ppm": st.skew_ppm,
+            }
+            for sid, st in pipe.clock_stats().items()
+        }
+    strides, knee = _collect(outs)
+    info["rejected_strides"] = pipe.rejected_strides()
+    for side in Side:
+        if side not in pipe.stride_sides:
+            warnings.append(f"no shank or foot sensor on the {side} leg: no {side} strides")
+    for side, n in info["rejected_strides"].items():
+        if n.get("gap"):
+            warnings.append(f"{n['gap']} {side} stride(s) overlapping a data gap were dropped")
+    return SessionAnalysis(
+        source=p.name,
+        kind=kind,
+        sensors=specs,
+        strides=stride_table(strides),
+        knee=knee_frame(knee),
+        warnings=warnings,
+        info=info,
+    )
+
+
+def side_summary(strides: pd.DataFrame) -> dict[str, dict[str, float | int]]:
+    """Per side: stride count and mean cadence, stride time, stance %."""
+    out: dict[str, dict[str, float | int]] = {}
+    for side in Side:
+        d = strides[strides["side"] == side.value]
+        out[side.value] = {
+            "strides": len(d),
+            "cadence_spm": float(d["cadence_spm"].mean()) if len(d) else float("nan"),
+            "stride_s": float(d["stride_s"].mean()) if len(d) else float("nan"),
+            "stance_pct": float(d["stance_pct"].mean()) if len(d) else float("nan"),
+        }
+    return out
+
+
+def _json_safe(x: Any) -> Any:
+    if isinstance(x, dict):
+        return {str(k): _json_safe(v) for k, v in x.items()}
+    if isinstance(x, list | tuple):
+        return [_json_safe(v) for v in x]
+    if isinstance(x, float | np.floating):
+        return float(x) if np.isfinite(x) else None
+    if isinstance(x, np.integer):
+        return int(x)
+    return x
+
+
+def summary_dict(res: SessionAnalysis) -> dict[str, Any]:
+    """The JSON-able session summary (``summary.json``)."""
+    out: dict[str, Any] = _json_safe(
+        {
+            "source": res.source,
+            "kind": res.kind,
+            "software_version": __version__,
+            "sensors": [
+                {"sensor": s.sensor_id, "location": s.location.value, "fs_hz": s.fs_hz}
+                for s in res.sensors
+            ],
+            "sides": side_summary(res.strides),
+            "warnings": res.warnings,
+            **res.info,
+        }
+    )
+    return out
+
+
+def write_outputs(res: SessionAnalysis, out_dir: str | os.PathLike[str]) -> dict[str, Path]:
+    """Write ``strides.parquet``, ``knee.parquet`` and ``summary.json`` into ``out_dir``."""
+    d = Path(out_dir)
+    d.mkdir(parents=True, exist_ok=True)
+    paths = {
+        "strides": d / "strides.parquet",
+        "knee": d / "knee.parquet",
+        "summary": d / "summary.json",
+    }
+    strides = res.strides.copy()
+    if "flags" in strides:
+        strides["flags"] = strides["flags"].map(lambda f: ",".join(sorted(f)) if f else "")
+    strides.to_parquet(paths["strides"], index=False)
+    res.knee.to_parquet(paths["knee"], index=False)
+    paths["summary"].write_text(json.dumps(summary_dict(res), indent=2), encoding="utf-8")
+    return paths

@@ -1,0 +1,54 @@
+"""Analyse a session: strides and gait events per leg, knee angle, and the session summary.
+
+INPUT is an imugait recording (``.imurec``) or a samples table (``.csv``/``.parquet``, see the
+README). Writes ``strides.parquet``, ``knee.parquet`` and ``summary.json`` into ``--out``, and
+prints a short per-side table and any warnings.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from imugait.errors import InputDataError
+
+
+def configure(p: argparse.ArgumentParser) -> None:
+    p.add_argument("input", type=Path, help="recording (.imurec) or samples table (.csv/.parquet)")
+    p.add_argument("--out", "-o", type=Path, required=True, help="output folder")
+
+
+def run(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.table import Table
+
+    from imugait.analyze import analyze_path, side_summary, write_outputs
+
+    inp: Path = args.input
+    if not inp.exists():
+        raise InputDataError(f"{inp}: no such file")
+    if inp.is_dir():
+        raise InputDataError(f"{inp}: is a folder, expected a recording or a samples table")
+    if args.out.exists() and not args.out.is_dir():
+        raise InputDataError(f"{args.out}: exists and is not a folder")
+    res = analyze_path(inp)
+    paths = write_outputs(res, args.out)
+    console = Console(width=max(Console().width, 100))
+    table = Table(title=f"{res.source}: strides per side")
+    for col in ("side", "strides", "cadence (steps/min)", "stride (s)", "stance (%)"):
+        table.add_column(col, justify="left" if col == "side" else "right", no_wrap=True)
+    for side, s in side_summary(res.strides).items():
+        n = int(s["strides"])
+        table.add_row(
+            side,
+            str(n),
+            f"{s['cadence_spm']:.1f}" if n else "-",
+            f"{s['stride_s']:.3f}" if n else "-",
+            f"{s['stance_pct']:.1f}" if n else "-",
+        )
+    console.print(table)
+    for w in res.warnings:
+        print(f"imugait analyze: warning: {w}", file=sys.stderr)
+    console.print(f"wrote {', '.join(str(p) for p in paths.values())}")
+    return 0
