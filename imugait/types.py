@@ -221,6 +221,23 @@ class FrameBatch:
         """Samples per frame, (m,)."""
         return np.diff(np.append(self.frame_start, self.n_samples))
 
+    def take(self, lo: int, hi: int) -> FrameBatch:
+        """Frames ``[lo, hi)`` as a new batch."""
+        lo, hi = max(0, lo), min(self.n_frames, hi)
+        hi = max(lo, hi)
+        s0 = int(self.frame_start[lo]) if lo < self.n_frames else self.n_samples
+        s1 = int(self.frame_start[hi]) if hi < self.n_frames else self.n_samples
+        return FrameBatch(
+            host_t_s=self.host_t_s[lo:hi],
+            seq=self.seq[lo:hi],
+            frame_start=self.frame_start[lo:hi] - s0,
+            sensor_t_s=self.sensor_t_s[s0:s1],
+            acc_m_s2=self.acc_m_s2[s0:s1],
+            gyr_rad_s=self.gyr_rad_s[s0:s1],
+            seq_modulo=self.seq_modulo,
+            sensor_t_wrap_s=self.sensor_t_wrap_s,
+        )
+
     @staticmethod
     def from_frames(host_t_s: list[float], frames: list[SensorFrame]) -> FrameBatch:
         """Build a batch from single decoded frames (all of one sensor and protocol)."""

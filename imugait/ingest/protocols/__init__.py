@@ -13,6 +13,8 @@ from __future__ import annotations
 from imugait.errors import ConfigError
 
 from .base import BytesLike, FrameDecoder, ProtocolSpec, normalise_uuid
+from .movesense import MOVESENSE_PROTOCOL
+from .polar import POLAR_PROTOCOL
 from .reference import REFERENCE_PROTOCOL
 
 __all__ = [
@@ -24,7 +26,11 @@ __all__ = [
     "normalise_uuid",
 ]
 
-PROTOCOLS: dict[str, ProtocolSpec] = {REFERENCE_PROTOCOL.name: REFERENCE_PROTOCOL}
+PROTOCOLS: dict[str, ProtocolSpec] = {
+    REFERENCE_PROTOCOL.name: REFERENCE_PROTOCOL,
+    POLAR_PROTOCOL.name: POLAR_PROTOCOL,
+    MOVESENSE_PROTOCOL.name: MOVESENSE_PROTOCOL,
+}
 
 
 def get_protocol(name: str) -> ProtocolSpec:
