@@ -7,7 +7,9 @@
 2. per leg, a :class:`~imugait.gait.StrideDetector` on the shank sensor (the foot sensor when
    no shank is worn) finds strides with IC and FC;
 3. per leg with thigh and shank, a :class:`~imugait.signal.Resampler` aligns the two sensors
-   and a :class:`~imugait.kinematics.KneeAngleEstimator` gives knee flexion.
+   and a :class:`~imugait.kinematics.KneeAngleEstimator` gives knee flexion;
+4. a :class:`~imugait.analysis.HyperextensionCheck` grades each stride's stance as soon as the
+   knee angle covers its final contact (the live flag).
 
 ``push_frames``/``push_block`` return a :class:`PipelineOutput` with what became final; the
 offline path is ``push`` of each whole sensor stream, then ``flush``. Because every stage is
@@ -19,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from imugait.analysis import HyperextensionCheck, StrideHyperextension
 from imugait.gait import Stride, StrideDetector
 from imugait.kinematics import KneeAngleEstimator, KneeBlock, KneeCalibration
 from imugait.signal import ClockStats, Resampler, SensorClock
@@ -40,11 +43,13 @@ class PipelineOutput:
 
     strides: list[Stride] = field(default_factory=list)
     knee: list[KneeBlock] = field(default_factory=list)
+    hyperextension: list[StrideHyperextension] = field(default_factory=list)
     samples: list[SampleBlock] = field(default_factory=list)
 
     def extend(self, other: PipelineOutput) -> None:
         self.strides.extend(other.strides)
         self.knee.extend(other.knee)
+        self.hyperextension.extend(other.hyperextension)
         self.samples.extend(other.samples)
 
 
@@ -107,6 +112,7 @@ class GaitPipeline:
             side: KneeAngleEstimator(side=side, calibration=cal.get(side))
             for side in self._knee_pairs
         }
+        self._hx = HyperextensionCheck() if self._knee_pairs else None
 
     # ------------------------------------------------------------------ public API
     @property
@@ -144,7 +150,7 @@ class GaitPipeline:
             out.samples.append(block)
         side = self._stride_src.get(block.sensor)
         if side is not None:
-            out.strides.extend(self._detectors[side].push(block))
+            self._add_strides(self._detectors[side].push(block), out)
         kside = self._knee_sensor_side.get(block.sensor)
         if kside is not None:
             self._feed_knee(kside, self._resamplers[kside].push(block), out)
@@ -157,13 +163,28 @@ class GaitPipeline:
             for block in clock.flush():
                 out.extend(self.push_block(block))
         for det in self._detectors.values():
-            out.strides.extend(det.flush())
+            self._add_strides(det.flush(), out)
         for side, rs in self._resamplers.items():
             self._feed_knee(side, rs.flush(), out)
-            out.knee.extend(self._knee[side].flush())
+            self._add_knee(self._knee[side].flush(), out)
+        if self._hx is not None:
+            out.hyperextension.extend(self._hx.flush())
         return out
 
     # ------------------------------------------------------------------ internals
+    def _add_strides(self, strides: list[Stride], out: PipelineOutput) -> None:
+        out.strides.extend(strides)
+        if self._hx is not None:
+            for st in strides:
+                if st.side in self._knee_pairs:
+                    out.hyperextension.extend(self._hx.push(st))
+
+    def _add_knee(self, blocks: list[KneeBlock], out: PipelineOutput) -> None:
+        out.knee.extend(blocks)
+        if self._hx is not None:
+            for kb in blocks:
+                out.hyperextension.extend(self._hx.push(kb))
+
     def _feed_knee(self, side: Side, aligned: list[SampleBlock], out: PipelineOutput) -> None:
         thigh_id, shank_id = self._knee_pairs[side]
         pending: dict[int, dict[str, SampleBlock]] = {}
@@ -172,4 +193,4 @@ class GaitPipeline:
         for key in sorted(pending):
             pair = pending[key]
             if thigh_id in pair and shank_id in pair:
-                out.knee.extend(self._knee[side].push(pair[thigh_id], pair[shank_id]))
+                self._add_knee(self._knee[side].push(pair[thigh_id], pair[shank_id]), out)
