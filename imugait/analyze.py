@@ -16,13 +16,24 @@ import numpy as np
 import pandas as pd
 
 from imugait import __version__
+from imugait.analysis import (
+    AsymmetryReport,
+    LegHyperextension,
+    StrideHyperextension,
+    add_hyperextension_columns,
+    add_impact_columns,
+    add_lr_flexion_column,
+    analyse_asymmetry,
+    build_summary,
+    summarize_leg,
+)
 from imugait.gait import Stride, stride_table
 from imugait.ingest.recording import read_recording
 from imugait.ingest.replay import decode_recording
 from imugait.ingest.samples_table import load_samples_table
 from imugait.kinematics import KneeBlock
 from imugait.pipeline import GaitPipeline, PipelineOutput, SensorSpec
-from imugait.types import Side
+from imugait.types import SampleBlock, Side
 from imugait.units import DEG_PER_RAD
 
 SAMPLES_TABLE_SUFFIXES = (".csv", ".csv.gz", ".parquet", ".pq")
@@ -39,6 +50,8 @@ class SessionAnalysis:
     knee: pd.DataFrame
     warnings: list[str] = field(default_factory=list)
     info: dict[str, Any] = field(default_factory=dict)
+    hyperextension: dict[Side, LegHyperextension] = field(default_factory=dict)
+    asymmetry: AsymmetryReport | None = None
 
 
 def is_samples_table(path: Path) -> bool:
@@ -74,8 +87,39 @@ def knee_frame(blocks: list[KneeBlock]) -> pd.DataFrame:
     return df.sort_values(["side", "t_s"], kind="stable").reset_index(drop=True)
 
 
-def _collect(outs: list[PipelineOutput]) -> tuple[list[Stride], list[KneeBlock]]:
-    return [s for o in outs for s in o.strides], [k for o in outs for k in o.knee]
+def _collect(
+    outs: list[PipelineOutput],
+) -> tuple[list[Stride], list[KneeBlock], list[StrideHyperextension], list[SampleBlock]]:
+    return (
+        [s for o in outs for s in o.strides],
+        [k for o in outs for k in o.knee],
+        [h for o in outs for h in o.hyperextension],
+        [b for o in outs for b in o.samples],
+    )
+
+
+def _knee_by_side(blocks: list[KneeBlock]) -> dict[Side, KneeBlock]:
+    out: dict[Side, KneeBlock] = {}
+    for side in Side:
+        own = [b for b in blocks if b.side is side and b.n]
+        if own:
+            out[side] = KneeBlock(
+                side=side,
+                t_s=np.concatenate([b.t_s for b in own]),
+                knee_flexion_rad=np.concatenate([b.knee_flexion_rad for b in own]),
+                calibrated=all(b.calibrated for b in own),
+                zero_reliable=all(b.zero_reliable for b in own),
+            )
+    return out
+
+
+def _impact_blocks(samples: list[SampleBlock], sides: dict[Side, str]) -> dict[Side, SampleBlock]:
+    out: dict[Side, SampleBlock] = {}
+    for side, sid in sides.items():
+        own = [b for b in samples if b.sensor == sid and b.n]
+        if own:
+            out[side] = SampleBlock.concat(own)
+    return out
 
 
 def analyze_path(path: str | os.PathLike[str]) -> SessionAnalysis:
@@ -85,14 +129,14 @@ def analyze_path(path: str | os.PathLike[str]) -> SessionAnalysis:
     info: dict[str, Any] = {}
     outs: list[PipelineOutput] = []
     if is_samples_table(p):
-        table = load_samples_table(p)
-        warnings.extend(table.warnings)
+        samples_table = load_samples_table(p)
+        warnings.extend(samples_table.warnings)
         specs = [
-            SensorSpec(sid, blocks[0].location, table.fs_hz[sid])
-            for sid, blocks in table.blocks.items()
+            SensorSpec(sid, blocks[0].location, samples_table.fs_hz[sid])
+            for sid, blocks in samples_table.blocks.items()
         ]
-        pipe = GaitPipeline(specs)
-        for blocks in table.blocks.values():
+        pipe = GaitPipeline(specs, keep_samples=True)
+        for blocks in samples_table.blocks.values():
             for b in blocks:
                 outs.append(pipe.push_block(b))
         kind = "samples_table"
@@ -101,7 +145,7 @@ def analyze_path(path: str | os.PathLike[str]) -> SessionAnalysis:
         warnings.extend(rec.problems)
         decoded = decode_recording(rec)
         specs = [SensorSpec(sid, d.entry.location, d.nominal_fs_hz) for sid, d in decoded.items()]
-        pipe = GaitPipeline(specs)
+        pipe = GaitPipeline(specs, keep_samples=True)
         for sid, d in decoded.items():
             warnings.extend(d.problems)
             outs.append(pipe.push_frames(sid, d.batch))
@@ -119,7 +163,7 @@ def analyze_path(path: str | os.PathLike[str]) -> SessionAnalysis:
             }
             for sid, st in pipe.clock_stats().items()
         }
-    strides, knee = _collect(outs)
+    strides, knee, hx, samples = _collect(outs)
     info["rejected_strides"] = pipe.rejected_strides()
     for side in Side:
         if side not in pipe.stride_sides:
@@ -127,14 +171,25 @@ def analyze_path(path: str | os.PathLike[str]) -> SessionAnalysis:
     for side, n in info["rejected_strides"].items():
         if n.get("gap"):
             warnings.append(f"{n['gap']} {side} stride(s) overlapping a data gap were dropped")
+    table = stride_table(strides)
+    knee_sides = _knee_by_side(knee)
+    if pipe.knee_sides:
+        table = add_hyperextension_columns(table, hx)
+        table = add_lr_flexion_column(table, knee_sides)
+    table, _ = add_impact_columns(table, _impact_blocks(samples, pipe.stride_sides))
+    legs = {side: summarize_leg(hx, side=side) for side in pipe.knee_sides}
+    asym = analyse_asymmetry(table, locations=[s.location for s in specs])
+    warnings.extend(asym.warnings)
     return SessionAnalysis(
         source=p.name,
         kind=kind,
         sensors=specs,
-        strides=stride_table(strides),
+        strides=table,
         knee=knee_frame(knee),
         warnings=warnings,
         info=info,
+        hyperextension=legs,
+        asymmetry=asym,
     )
 
 
@@ -178,6 +233,7 @@ def summary_dict(res: SessionAnalysis) -> dict[str, Any]:
             "sides": side_summary(res.strides),
             "warnings": res.warnings,
             **res.info,
+            **build_summary(hyperextension=res.hyperextension or None, asymmetry=res.asymmetry),
         }
     )
     return out

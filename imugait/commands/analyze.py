@@ -11,6 +11,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from imugait.analyze import SessionAnalysis
 from imugait.errors import InputDataError
 
 
@@ -48,7 +49,50 @@ def run(args: argparse.Namespace) -> int:
             f"{s['stance_pct']:.1f}" if n else "-",
         )
     console.print(table)
+    for line in verdict_lines(res):
+        console.print(line)
     for w in res.warnings:
         print(f"imugait analyze: warning: {w}", file=sys.stderr)
     console.print(f"wrote {', '.join(str(p) for p in paths.values())}")
     return 0
+
+
+def verdict_lines(res: SessionAnalysis) -> list[str]:
+    """The session's verdicts in plain words (hyperextension per leg, asymmetry)."""
+    lines: list[str] = []
+    for side, leg in res.hyperextension.items():
+        cal = (
+            "" if leg.calibrated else " [knee angle uncalibrated: zero may be off by a few degrees]"
+        )
+        if leg.status == "insufficient_data":
+            lines.append(
+                f"{side} knee hyperextension: insufficient data ({leg.n_valid} valid strides){cal}"
+            )
+        elif leg.flagged:
+            lines.append(
+                f"{side} knee HYPEREXTENSION in stance ({leg.grade}, {leg.severity}): median stance "
+                f"minimum {leg.median_min_deg:.1f} deg (95% CI {leg.ci_low_deg:.1f} to "
+                f"{leg.ci_high_deg:.1f}), {leg.n_positive}/{leg.n_valid} strides{cal}"
+            )
+        else:
+            lines.append(
+                f"{side} knee: no hyperextension (median stance minimum {leg.median_min_deg:.1f} "
+                f"deg, {leg.n_positive}/{leg.n_valid} strides below -5 deg){cal}"
+            )
+    a = res.asymmetry
+    if a is not None:
+        flagged = [m for m in a.metrics if m.flagged]
+        if a.offloaded_side is not None:
+            what = ", ".join(
+                f"{m.metric.name} SI {m.si_pct:+.1f}% (CI {m.si_ci_low_pct:+.1f} to {m.si_ci_high_pct:+.1f})"
+                for m in flagged
+            )
+            lines.append(
+                f"ASYMMETRIC LOADING: {a.offloaded_side} side offloaded ({a.confidence} "
+                f"confidence): {what}"
+            )
+        elif flagged:
+            lines.append(f"asymmetry: metrics disagree on the side ({a.confidence})")
+        else:
+            lines.append("asymmetry: no asymmetric loading flagged")
+    return lines
