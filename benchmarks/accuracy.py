@@ -142,9 +142,7 @@ def evaluate(case: Case) -> dict[str, Any]:
         ic = score_events(ts["ic_t_s"].to_numpy(), ds["ic_t_s"].to_numpy())
         steady = ts[ts["steady"] > 0]
         ic_steady = score_events(steady["ic_t_s"].to_numpy(), ds["ic_t_s"].to_numpy())
-        pairs = match_events(ts["ic_t_s"].to_numpy(), ds["ic_t_s"].to_numpy())
-        ti = np.array([p[0] for p in pairs], dtype=int)
-        di = np.array([p[1] for p in pairs], dtype=int)
+        ti, di = match_events(ts["ic_t_s"].to_numpy(), ds["ic_t_s"].to_numpy())
         fc_err = ds["fc_t_s"].to_numpy()[di] - ts["fc_t_s"].to_numpy()[ti] if len(ti) else []
         o: dict[str, Any] = {
             "truth_strides": len(ts),

@@ -143,3 +143,12 @@ def test_truncated_recording_reads_what_is_intact_and_exits_nonzero(tmp_path: Pa
     assert all(s["samples"] > 0 for s in report["sensors"])
     assert "truncated" in r.stderr or "truncated" in " ".join(report["problems"])
     assert "Traceback" not in r.stderr
+
+
+def test_simulated_recordings_are_byte_reproducible(tmp_path: Path) -> None:
+    sc = PRESETS["lossy_drift"].with_(duration_s=8.0, stand_start_s=1.0, stand_end_s=1.0)
+    a, b = tmp_path / "a.imurec", tmp_path / "b.imurec"
+    write_simulation(simulate(sc), a)
+    write_simulation(simulate(sc), b)
+    assert a.read_bytes() == b.read_bytes()
+    assert truth_path(a).read_bytes() == truth_path(b).read_bytes()

@@ -42,6 +42,8 @@ from imugait.ingest.recording import RecordingHeader, RecordingWriter, SensorEnt
 
 LATENCY_FLOOR_S = 0.0025
 SPIKE_PROB = 0.005
+#: Creation time written into simulated recordings.
+SIM_CREATED_UTC = "2026-01-01T00:00:00+00:00"
 #: Arbitrary host monotonic time of the session start (monotonic clocks never start at 0).
 HOST_T0_S = 5000.0
 
@@ -147,6 +149,8 @@ def write_simulation(
         metadata={"source": "imugait simulate", "scenario_seed": sc.seed},
         calibration={},
         software_version=__version__,
+        # Fixed, so that the same scenario always gives the same bytes (reproducible files).
+        created_utc=SIM_CREATED_UTC,
     )
     times = np.concatenate([a for a, _, _ in streams])
     which = np.concatenate([np.full(len(a), i) for i, (a, _, _) in enumerate(streams)])
