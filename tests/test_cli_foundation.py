@@ -147,7 +147,9 @@ def test_truncated_recording_reads_what_is_intact_and_exits_nonzero(tmp_path: Pa
 
 def test_simulated_recordings_are_byte_reproducible(tmp_path: Path) -> None:
     sc = PRESETS["lossy_drift"].with_(duration_s=8.0, stand_start_s=1.0, stand_end_s=1.0)
-    a, b = tmp_path / "a.imurec", tmp_path / "b.imurec"
+    (tmp_path / "1").mkdir()
+    (tmp_path / "2").mkdir()
+    a, b = tmp_path / "1" / "s.imurec", tmp_path / "2" / "s.imurec"
     write_simulation(simulate(sc), a)
     write_simulation(simulate(sc), b)
     assert a.read_bytes() == b.read_bytes()
