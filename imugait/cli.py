@@ -52,10 +52,32 @@ def _add_analyze(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     p.set_defaults(handler=analyze.run)
 
 
+def _add_live(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from imugait.commands import live
+
+    p = sub.add_parser(
+        "live",
+        help="live session: stream sensors, record, analyse as you walk",
+        description=live.__doc__,
+    )
+    live.configure(p)
+    p.set_defaults(handler=live.run)
+
+
+def _add_scan(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from imugait.commands import scan
+
+    p = sub.add_parser("scan", help="list nearby supported sensors", description=scan.__doc__)
+    scan.configure(p)
+    p.set_defaults(handler=scan.run)
+
+
 _COMMANDS: list[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None]] = [
     _add_simulate,
     _add_replay,
     _add_analyze,
+    _add_live,
+    _add_scan,
 ]
 
 

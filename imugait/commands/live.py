@@ -1,0 +1,134 @@
+"""Run a live session: stream BLE sensors, record every notification, analyse as you walk.
+
+Sensors come from ``--config session.toml`` (see the README) or, with ``--backend sim``, from
+emulated sensors worn by a simulated walker (``--scenario``), no hardware needed. The terminal
+view shows each sensor (state, rate, loss, battery), each leg (strides, cadence, knee angle) and
+flags as they happen; ``--no-ui`` prints plain lines instead. Ctrl-C ends the session cleanly;
+the recording is closed and the session summary printed (the same as ``imugait analyze``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+from imugait.errors import ConfigError
+from imugait.types import Side
+
+
+def configure(p: argparse.ArgumentParser) -> None:
+    from imugait.sim import PRESETS
+
+    p.add_argument("--config", type=Path, help="session.toml (sensors, locations, subject)")
+    p.add_argument(
+        "--backend",
+        default="auto",
+        help="auto (the OS Bluetooth stack), sim (emulated sensors), "
+        "bumble:<transport> (a dedicated USB dongle, e.g. bumble:usb:0)",
+    )
+    p.add_argument(
+        "--scenario",
+        default="healthy",
+        choices=sorted(PRESETS),
+        help="with --backend sim: what the simulated walker does",
+    )
+    p.add_argument("--rate", type=float, default=100.0, help="with --backend sim: sample rate, Hz")
+    p.add_argument("--duration", type=float, help="stop after this many seconds")
+    p.add_argument(
+        "--out",
+        "-o",
+        type=Path,
+        help="recording to write (default from the config, "
+        "or recordings-live/<subject>-<time>.imurec)",
+    )
+    p.add_argument("--subject", default="S01", help="subject id (with --backend sim)")
+    p.add_argument("--no-ui", action="store_true", help="plain log lines instead of the live view")
+    p.add_argument("--force", action="store_true", help="overwrite the recording if it exists")
+
+
+def _sim_config(args: argparse.Namespace) -> tuple[Any, Any]:
+    from imugait.ble import SensorConfig, SessionConfig, sim_backend
+    from imugait.ble.backends import sim_sensor_name
+    from imugait.ingest.protocols.reference import PROTOCOL_NAME
+    from imugait.sim import PRESETS, simulate
+
+    dur = args.duration or 60.0
+    sc = PRESETS[args.scenario].with_(duration_s=max(dur + 5.0, 20.0), fs_hz=args.rate)
+    sim = simulate(sc)
+    backend = sim_backend(simulation=sim)
+    sensors = tuple(
+        SensorConfig(
+            sensor_id=s.sensor_id,
+            location=s.location,
+            protocol=PROTOCOL_NAME,
+            rate_hz=s.fs_hz,
+            name=sim_sensor_name(i),
+        )
+        for i, s in enumerate(sim.sensors)
+    )
+    out = args.out or Path("recordings-live") / f"{args.subject}-{args.scenario}.imurec"
+    return SessionConfig(subject_id=args.subject, out=out, sensors=sensors), backend
+
+
+def run(args: argparse.Namespace) -> int:
+    from imugait.ble import load_config, make_backend
+
+    if args.backend == "sim":
+        config, backend = _sim_config(args)
+    else:
+        if args.config is None:
+            raise ConfigError("give --config session.toml (or --backend sim for a demo)")
+        config = load_config(args.config)
+        backend = make_backend(args.backend)
+    if args.out is not None and args.backend != "sim":
+        from dataclasses import replace
+
+        config = replace(config, out=args.out)
+    if config.out.exists() and not args.force:
+        raise ConfigError(f"{config.out}: exists (use --force to overwrite)")
+    return asyncio.run(_main(config, backend, args))
+
+
+async def _main(config: Any, backend: Any, args: argparse.Namespace) -> int:
+    from imugait.ble import run_session
+    from imugait.commands.live_view import LiveView
+    from imugait.live import LiveAnalysis
+    from imugait.pipeline import SensorSpec
+
+    proc = LiveAnalysis([SensorSpec(s.sensor_id, s.location, s.rate_hz) for s in config.sensors])
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    with contextlib.suppress(NotImplementedError):
+        loop.add_signal_handler(signal.SIGINT, stop.set)
+        loop.add_signal_handler(signal.SIGTERM, stop.set)
+    view = LiveView(proc, plain=args.no_ui or not sys.stdout.isatty())
+    async with backend:
+        with view:
+            result = await run_session(
+                config,
+                backend=backend,
+                processor=proc,
+                on_status=view.update,
+                stop_event=stop,
+                duration_s=args.duration,
+                status_interval_s=0.25,
+                overwrite=args.force,
+            )
+    proc.finish()
+    view.final(result)
+    from imugait.analyze import analyze_path
+    from imugait.commands.analyze import verdict_lines
+
+    res = analyze_path(result.path)
+    print(f"session summary ({result.path}):")
+    for line in verdict_lines(res):
+        print("  " + line)
+    for side in Side:
+        n = int((res.strides["side"] == side.value).sum())
+        print(f"  {side}: {n} strides")
+    return 0

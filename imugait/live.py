@@ -1,0 +1,104 @@
+"""Live analysis: the :class:`~imugait.pipeline.GaitPipeline` plugged into a BLE session.
+
+:class:`LiveAnalysis` is the session's processor: every notification's frames go through the
+same pipeline as ``imugait analyze`` (so the live strides and flags equal the offline ones on the
+recording the session wrote), and it keeps what a live display needs: strides per leg, the
+latest knee angle, hyperextension results as each stance ends, and an asymmetry verdict on the
+strides so far (recomputed at most once per ``asym_every_s``).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from imugait.analysis import AsymmetryReport, StrideHyperextension, analyse_asymmetry
+from imugait.gait import Stride, stride_table
+from imugait.pipeline import GaitPipeline, PipelineOutput, SensorSpec
+from imugait.types import FrameBatch, Side
+from imugait.units import DEG_PER_RAD
+
+
+@dataclass(slots=True)
+class LegState:
+    """What the live view shows per leg."""
+
+    strides: int = 0
+    cadence_spm: float = float("nan")
+    knee_deg: float = float("nan")
+    hyperext_strides: int = 0
+    last_hyperext: StrideHyperextension | None = None
+
+
+@dataclass(slots=True)
+class LiveAnalysis:
+    """Session processor running the analysis pipeline on the live stream."""
+
+    sensors: list[SensorSpec]
+    asym_every_s: float = 2.0
+    pipeline: GaitPipeline = field(init=False)
+    strides: list[Stride] = field(default_factory=list)
+    hyperextension: list[StrideHyperextension] = field(default_factory=list)
+    legs: dict[Side, LegState] = field(default_factory=lambda: {s: LegState() for s in Side})
+    asymmetry: AsymmetryReport | None = None
+    events: list[str] = field(default_factory=list)
+    flag_latency_s: list[float] = field(default_factory=list)
+    _asym_t: float = 0.0
+    _dirty: bool = False
+
+    def __post_init__(self) -> None:
+        self.pipeline = GaitPipeline(self.sensors)
+
+    # Processor protocol ---------------------------------------------------------------
+    def on_batch(self, sensor_id: str, batch: FrameBatch) -> None:
+        self._take(self.pipeline.push_frames(sensor_id, batch), batch)
+
+    def on_reconnect(self, sensor_id: str) -> None:
+        self.pipeline.reanchor(sensor_id)
+        self.events.append(f"{sensor_id} reconnected: clock re-anchored")
+
+    # ----------------------------------------------------------------------------------
+    def finish(self) -> None:
+        """End of the stream: flush the pipeline (the last strides and flags)."""
+        self._take(self.pipeline.flush(), None)
+        self._update_asymmetry(force=True)
+
+    def _take(self, out: PipelineOutput, batch: FrameBatch | None) -> None:
+        now_session = float(batch.host_t_s[-1]) if batch is not None and batch.n_frames else None
+        for st in out.strides:
+            self.strides.append(st)
+            leg = self.legs[st.side]
+            leg.strides += 1
+            leg.cadence_spm = 120.0 / st.stride_s
+            self._dirty = True
+        for kb in out.knee:
+            ok = np.isfinite(kb.knee_flexion_rad)
+            if ok.any():
+                self.legs[kb.side].knee_deg = float(kb.knee_flexion_rad[ok][-1] * DEG_PER_RAD)
+        for hx in out.hyperextension:
+            self.hyperextension.append(hx)
+            leg = self.legs[hx.side]
+            leg.last_hyperext = hx
+            if hx.positive:
+                leg.hyperext_strides += 1
+                self.events.append(
+                    f"{hx.side} hyperextension in stance at {hx.ic_t_s:.1f} s: "
+                    f"min {hx.knee_min_rad * DEG_PER_RAD:.1f} deg ({hx.grade})"
+                )
+            if now_session is not None:
+                self.flag_latency_s.append(now_session - hx.fc_t_s)
+        self._update_asymmetry()
+
+    def _update_asymmetry(self, *, force: bool = False) -> None:
+        now = time.monotonic()
+        if not self._dirty or (not force and now - self._asym_t < self.asym_every_s):
+            return
+        self._asym_t, self._dirty = now, False
+        if min(self.legs[s].strides for s in Side) < 20:
+            return
+        table = stride_table(self.strides)
+        self.asymmetry = analyse_asymmetry(
+            table, locations=[s.location for s in self.sensors], n_boot=500
+        )
