@@ -16,6 +16,7 @@ Part B, real recordings in ``../shared/data`` (skipped when absent): gaitmap's e
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import math
 import subprocess
@@ -330,8 +331,10 @@ def gaitmap_ours() -> dict[str, Any] | None:
         ref = ev[ev["foot"] == side]
         ic_det = np.unique([x for st in strides for x in (st.ic_t_s, st.end_t_s)])
         out[side] = {
-            "ic": score_events(ref["ic"].to_numpy() / fs, ic_det).__dict__,
-            "tc": score_events(ref["tc"].to_numpy() / fs, [st.fc_t_s for st in strides]).__dict__,
+            "ic": dataclasses.asdict(score_events(ref["ic"].to_numpy() / fs, ic_det)),
+            "tc": dataclasses.asdict(
+                score_events(ref["tc"].to_numpy() / fs, [st.fc_t_s for st in strides])
+            ),
         }
     out["seconds"] = t_run
     return out

@@ -22,7 +22,7 @@ from typing import Any, Literal
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.signal import lfilter, lfilter_zi
+from scipy.signal import lfilter
 
 from imugait.errors import InputDataError
 from imugait.gait import events as ev
@@ -32,6 +32,15 @@ from imugait.types import Location, SampleBlock, Segment
 __all__ = ["Stride", "StrideDetector", "StrideFlag", "detect_strides"]
 
 F64 = NDArray[np.float64]
+
+
+def _fir_steady_zi(taps: F64) -> F64:
+    """``lfilter`` state of an FIR filter in steady state for a unit step (closed form).
+
+    For ``a = [1]`` the direct-form-II-transposed state is ``zi[k] = sum(taps[k+1:])``; equal to
+    ``scipy.signal.lfilter_zi(taps, [1])`` without its ``O(N^3)`` linear solve.
+    """
+    return np.cumsum(taps[::-1])[::-1][1:].copy()
 
 
 class StrideDetector:
@@ -176,9 +185,13 @@ class StrideDetector:
             b = starts[i + 1] if i + 1 < len(starts) else block.n
             if i > 0 or first_gap:
                 out += self._gap()
-            self._hop_parts.append((t[a:b], block.gyr_rad_s[a:b], block.acc_m_s2[a:b]))
-            self._hop_n += b - a
-            out += self._drain_hops()
+            # feed at most one hop at a time: the hop buffer stays small (linear time for
+            # any block size) and the result is the same as for any other chunking
+            for c in range(a, b, self._hop):
+                d = min(b, c + self._hop)
+                self._hop_parts.append((t[c:d], block.gyr_rad_s[c:d], block.acc_m_s2[c:d]))
+                self._hop_n += d - c
+                out += self._drain_hops()
         self._next_seq = int(seq[-1]) + 1
         self._last_t = float(t[-1])
         return out
@@ -274,8 +287,8 @@ class StrideDetector:
             self._gap_pending = False
         omega = gyr @ self._axis
         if seg.zi_ms is None or seg.zi_ev is None:
-            seg.zi_ms = lfilter_zi(self._taps_ms, [1.0]) * omega[0]
-            seg.zi_ev = lfilter_zi(self._taps_ev, [1.0]) * omega[0]
+            seg.zi_ms = _fir_steady_zi(self._taps_ms) * omega[0]
+            seg.zi_ev = _fir_steady_zi(self._taps_ev) * omega[0]
         y_ms, seg.zi_ms = lfilter(self._taps_ms, [1.0], omega, zi=seg.zi_ms)
         y_ev, seg.zi_ev = lfilter(self._taps_ev, [1.0], omega, zi=seg.zi_ev)
         self._append(seg, t, np.linalg.norm(gyr, axis=1), y_ms, y_ev)
