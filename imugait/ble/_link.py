@@ -15,7 +15,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -64,6 +64,19 @@ class LinkHost(Protocol):
 
     def post_event(self, event: SessionEvent) -> Awaitable[None]:
         """Queue an event behind the notifications already queued."""
+        ...
+
+    def header_config(self, sensor_id: str) -> Mapping[str, Any] | None:
+        """The sensor's decoder config in the recording header, ``None`` before it is fixed."""
+        ...
+
+    def sensor_ready(self, sensor_id: str, config: Mapping[str, Any]) -> None:
+        """The sensor streams with decoder ``config``; :class:`DeviceError` if the recording
+        header (already written) cannot decode it."""
+        ...
+
+    def attempt_done(self, sensor_id: str) -> None:
+        """The first connection attempt of the sensor ended (either way)."""
         ...
 
 
@@ -146,10 +159,12 @@ class SensorLink:
             with contextlib.suppress(BleakError, TimeoutError):
                 self.stats.battery_pct = await asyncio.wait_for(read_battery_pct(client), timeout)
             self._battery_read = True
-        info = await asyncio.wait_for(self.driver.configure(client, self.sensor), timeout)
+        header = self.host.header_config(self.sensor.sensor_id)
+        info = await asyncio.wait_for(
+            self.driver.configure(client, self.sensor, header=header), timeout
+        )
         callback = self.host.notify_callback(self.sensor.sensor_id, self.stats)
-        for uuid in self.driver.notify_uuids():
-            await asyncio.wait_for(client.start_notify(uuid, callback), timeout)
+        await asyncio.wait_for(self.driver.subscribe(client, callback), timeout)
         return info
 
     async def _announce(self, client: BleakClient, device: BLEDevice, info: dict[str, Any]) -> None:
@@ -192,7 +207,13 @@ class SensorLink:
                 client = await self._connect(device)
                 info = await self._set_up(client)
                 await self._announce(client, device, info)
-                await asyncio.wait_for(self.driver.start(client), self.retry.command_timeout_s)
+                final = await asyncio.wait_for(
+                    self.driver.start(client, self.sensor), self.retry.command_timeout_s
+                )
+                self.host.sensor_ready(sid, final)
+                await self.host.post_event(
+                    SessionEvent(time.monotonic(), "streaming", sid, {"config": dict(final)})
+                )
             except (BleakError, DeviceError, TimeoutError, OSError) as exc:
                 if self.host.stopping.is_set():
                     return
@@ -204,10 +225,12 @@ class SensorLink:
                 )
                 if client is not None:
                     await self._disconnect_quietly(client)
+                self.host.attempt_done(sid)
                 device = None
                 await self._sleep(delay)
                 delay = min(delay * self.retry.factor, self.retry.max_delay_s)
                 continue
+            self.host.attempt_done(sid)
             self.stats.connected = True
             self.stats.state = LinkState.STREAMING
             delay = self.retry.first_delay_s

@@ -221,7 +221,7 @@ def sim_backend(
     *,
     simulation: Simulation | None = None,
     n_sensors: int | None = None,
-    protocol: str = REF_PROTOCOL,
+    protocol: str | Sequence[str] = REF_PROTOCOL,
     faults: Mapping[str, SensorFaults] | None = None,
     distractors: int = 1,
     requested_mtu: int = DEFAULT_REQUESTED_MTU,
@@ -239,7 +239,8 @@ def sim_backend(
         Number of emulated sensors (default: one per simulated location). Beyond the
         simulated locations the sensors repeat them (label ``LT2``...).
     protocol
-        Protocol of the emulated sensors.
+        Protocol of the emulated sensors, or one per sensor (cycled). The sample source's
+        rate must suit it (Polar and Movesense: 208 Hz, e.g. ``Scenario(fs_hz=208.0)``).
     faults
         Faults by sensor label (``"LT"``) or name (``"IMG-0001"``).
     distractors
@@ -252,6 +253,9 @@ def sim_backend(
     if n < 1:
         raise ValueError("n_sensors must be >= 1")
     faults = dict(faults or {})
+    protocols = [protocol] if isinstance(protocol, str) else list(protocol)
+    if not protocols:
+        raise ValueError("protocol: give at least one")
     sensors: list[EmulatedSensor] = []
     for i in range(n):
         simsensor = sim.sensors[i % len(sim.sensors)]
@@ -262,7 +266,7 @@ def sim_backend(
             EmulatedSensor(
                 name=name,
                 address=sim_sensor_address(i),
-                protocol=protocol,
+                protocol=protocols[i % len(protocols)],
                 source=SampleSource.from_sim(simsensor),
                 location=simsensor.location,
                 faults=faults.pop(label, None) or faults.pop(name, None),

@@ -11,49 +11,67 @@ Everything here goes through the public bleak API (``BleakClient``), whatever th
 from __future__ import annotations
 
 import abc
+from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
 from bleak import BleakClient
-from bleak.exc import BleakError, BleakGATTProtocolError
+from bleak.backends.characteristic import BleakGATTCharacteristic
+from bleak.exc import BleakGATTProtocolError
 
 from imugait.errors import ConfigError, DecodeError, DeviceError
+from imugait.ingest.protocols import get_protocol
 from imugait.ingest.protocols import reference as ref
 
 from .config import SensorConfig
+
+#: The session's notify callback: timestamps and enqueues a notification.
+RecordCallback = Callable[[BleakGATTCharacteristic, bytearray], None]
 
 #: Standard Battery Service / Battery Level characteristic.
 BATTERY_LEVEL_UUID = "00002a19-0000-1000-8000-00805f9b34fb"
 
 
 class SensorDriver(abc.ABC):
-    """Set-up and start/stop of one protocol's sensors over a connected ``BleakClient``."""
+    """Set-up and start/stop of one sensor over a connected ``BleakClient``.
+
+    One instance per configured sensor (it may keep per-sensor state). The link calls, after
+    each (re)connection: :meth:`configure`, :meth:`subscribe`, :meth:`start`.
+    """
 
     protocol: ClassVar[str]
 
     @abc.abstractmethod
-    def header_config(self, sensor: SensorConfig) -> dict[str, Any]:
-        """Decoder config for the recording header (``ConfigError`` if the sensor config
-        cannot work with this protocol)."""
+    def expected_config(self, sensor: SensorConfig) -> dict[str, Any]:
+        """Decoder config the sensor should end up with (``ConfigError`` if the sensor config
+        cannot work with this protocol); the header uses it for sensors never connected."""
 
     @abc.abstractmethod
-    def notify_uuids(self) -> list[str]:
-        """Characteristics to subscribe to."""
+    async def configure(
+        self, client: BleakClient, sensor: SensorConfig, *, header: Mapping[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """Stop any running stream and configure; returns what the sensor reports (JSON-able).
 
-    @abc.abstractmethod
-    async def configure(self, client: BleakClient, sensor: SensorConfig) -> dict[str, Any]:
-        """Stop, configure and verify the sensor; returns what it reports (JSON-able).
-
-        Raises :class:`DeviceError` if the sensor refuses or reports another configuration
-        than the header's.
+        ``header`` is the decoder config already in the recording header (``None`` before
+        the recording is opened): the new configuration must stay decodable with it.
+        Raises :class:`DeviceError` if the sensor refuses.
         """
 
+    async def subscribe(self, client: BleakClient, record: RecordCallback) -> None:
+        """Enable notifications; every notification must reach ``record`` (the session's
+        timestamp-and-enqueue callback). Default: the protocol's data characteristic."""
+        await client.start_notify(get_protocol(self.protocol).data_uuid, record)
+
     @abc.abstractmethod
-    async def start(self, client: BleakClient) -> None:
-        """Start streaming (after subscribing)."""
+    async def start(self, client: BleakClient, sensor: SensorConfig) -> dict[str, Any]:
+        """Start streaming; returns the decoder config now in force."""
 
     @abc.abstractmethod
     async def stop(self, client: BleakClient) -> None:
         """Stop streaming."""
+
+    def compatible(self, header: Mapping[str, Any], actual: Mapping[str, Any]) -> bool:
+        """Can notifications made under ``actual`` be decoded with ``header``?"""
+        return dict(header) == dict(actual)
 
 
 async def read_battery_pct(client: BleakClient) -> int | None:
@@ -80,6 +98,7 @@ class ReferenceDriver(SensorDriver):
             raise ValueError("unsupported ranges")
         self.acc_range_g = acc_range_g
         self.gyr_range_dps = gyr_range_dps
+        self._config = ref.ReferenceConfig()
 
     def config_for(self, sensor: SensorConfig) -> ref.ReferenceConfig:
         try:
@@ -92,17 +111,19 @@ class ReferenceDriver(SensorDriver):
         except ValueError as exc:
             raise ConfigError(f"sensor {sensor.label}: {exc}") from None
 
-    def header_config(self, sensor: SensorConfig) -> dict[str, Any]:
+    def expected_config(self, sensor: SensorConfig) -> dict[str, Any]:
         return dict(self.config_for(sensor).to_dict())
-
-    def notify_uuids(self) -> list[str]:
-        return [ref.DATA_UUID]
 
     async def _command(self, client: BleakClient, command: ref.ControlCommand) -> None:
         await client.write_gatt_char(ref.CONTROL_UUID, ref.encode_command(command), response=True)
 
-    async def configure(self, client: BleakClient, sensor: SensorConfig) -> dict[str, Any]:
+    async def configure(
+        self, client: BleakClient, sensor: SensorConfig, *, header: Mapping[str, Any] | None = None
+    ) -> dict[str, Any]:
         want = self.config_for(sensor)
+        n = want.samples_per_frame
+        if header is not None:
+            n = min(n, int(header.get("samples_per_frame", n)))
         try:
             await self._command(client, ref.Stop())
             if want.odr_hz.is_integer():
@@ -111,7 +132,6 @@ class ReferenceDriver(SensorDriver):
                 client,
                 ref.SetRanges(acc_range_g=want.acc_range_g, gyr_range_dps=want.gyr_range_dps),
             )
-            n = want.samples_per_frame
             while True:
                 try:
                     await self._command(client, ref.SetSamplesPerFrame(samples_per_frame=n))
@@ -119,7 +139,7 @@ class ReferenceDriver(SensorDriver):
                 except BleakGATTProtocolError as exc:
                     if int(exc.code) != ref.ControlStatus.BAD_VALUE or n == 1:
                         raise
-                    n -= 1
+                    n -= 1  # the frame does not fit the MTU (spec §5.4 step 3)
             info = ref.decode_info(await client.read_gatt_char(ref.INFO_UUID))
         except BleakGATTProtocolError as exc:
             raise DeviceError(
@@ -133,10 +153,11 @@ class ReferenceDriver(SensorDriver):
             want.odr_hz,
             want.acc_range_g,
             want.gyr_range_dps,
-        ) or got.samples_per_frame > want.samples_per_frame:
+        ) or got.samples_per_frame > n:
             raise DeviceError(
                 f"sensor {sensor.label} reports {got.to_dict()}, configured {want.to_dict()}"
             )
+        self._config = got
         return {
             "firmware_version": info.firmware_version,
             "model": info.model,
@@ -144,19 +165,39 @@ class ReferenceDriver(SensorDriver):
             "att_mtu": client.mtu_size,
         }
 
-    async def start(self, client: BleakClient) -> None:
+    async def start(self, client: BleakClient, sensor: SensorConfig) -> dict[str, Any]:
         await self._command(client, ref.Start())
+        return dict(self._config.to_dict())
 
     async def stop(self, client: BleakClient) -> None:
         await self._command(client, ref.Stop())
 
+    def compatible(self, header: Mapping[str, Any], actual: Mapping[str, Any]) -> bool:
+        """Same rate and ranges, at most the header's samples per frame (shorter frames decode)."""
+        h, a = dict(header), dict(actual)
+        spf_ok = int(a.pop("samples_per_frame", 0)) <= int(h.pop("samples_per_frame", 0))
+        return spf_ok and h == a
 
-DRIVERS: dict[str, type[SensorDriver]] = {ReferenceDriver.protocol: ReferenceDriver}
+
+def _register() -> dict[str, type[SensorDriver]]:
+    from .drivers_vendor import MovesenseDriver, PolarDriver
+
+    return {
+        ReferenceDriver.protocol: ReferenceDriver,
+        PolarDriver.protocol: PolarDriver,
+        MovesenseDriver.protocol: MovesenseDriver,
+    }
+
+
+#: Live drivers by protocol name.
+DRIVERS: dict[str, type[SensorDriver]] = {}
 
 
 def driver_for(protocol: str) -> SensorDriver:
     """A driver instance for ``protocol``; :class:`ConfigError` if live streaming of it is
     not implemented."""
+    if not DRIVERS:
+        DRIVERS.update(_register())
     try:
         return DRIVERS[protocol]()
     except KeyError:
@@ -168,7 +209,7 @@ def driver_for(protocol: str) -> SensorDriver:
 __all__ = [
     "BATTERY_LEVEL_UUID",
     "DRIVERS",
-    "BleakError",
+    "RecordCallback",
     "ReferenceDriver",
     "SensorDriver",
     "driver_for",

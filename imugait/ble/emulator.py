@@ -40,6 +40,7 @@ from bumble.transport.common import AsyncPipeSink
 
 from imugait.types import Location
 
+from . import models_vendor  # noqa: F401 - registers the Polar and Movesense models
 from .models import MODELS, SampleSource, SensorModel
 
 log = logging.getLogger(__name__)
@@ -108,11 +109,17 @@ class SensorFaults:
 
 @dataclass
 class EmulatorStats:
-    """What one emulated sensor did (the ground truth for loss accounting)."""
+    """What one emulated sensor did (the ground truth for loss accounting).
+
+    ``frames_assembled`` / ``dropped`` count frames, ``sent`` notifications (a Polar frame is
+    two, a split Movesense packet too). ``dropped_at_end`` counts the drops after the last sent
+    frame, which no host can see.
+    """
 
     frames_assembled: int = 0
     sent: int = 0
     dropped: int = 0
+    dropped_at_end: int = 0
     connections: int = 0
     peripheral_disconnects: int = 0
     sent_per_connection: list[int] = field(default_factory=list)
@@ -170,6 +177,7 @@ class EmulatedSensor:
         self._tasks: list[asyncio.Task[None]] = []
         self._rng = random.Random(self.faults.seed * 1_000_003 + zlib.crc32(name.encode()))
         self._t0 = 0.0
+        self._readvertise_delay_s = 0.0
 
     # -- ModelHost -------------------------------------------------------------------------
 
@@ -189,6 +197,19 @@ class EmulatedSensor:
         pump, self._pump = self._pump, None
         if pump is not None:
             pump.cancel()
+
+    def notify_soon(self, characteristic: Characteristic[bytes], payload: bytes) -> None:
+        dev = self._device
+        if dev is not None and self._conn is not None:
+            task = asyncio.get_running_loop().create_task(
+                dev.notify_subscribers(characteristic, payload)
+            )
+            self._tasks.append(task)
+            task.add_done_callback(self._forget)
+
+    def _forget(self, task: asyncio.Task[None]) -> None:
+        with contextlib.suppress(ValueError):
+            self._tasks.remove(task)
 
     # -- life cycle ------------------------------------------------------------------------
 
@@ -269,8 +290,6 @@ class EmulatedSensor:
         with contextlib.suppress(Exception):
             await conn.disconnect()
 
-    _readvertise_delay_s = 0.0
-
     def _on_connection(self, conn: Connection) -> None:
         self._conn = conn
         self.stats.connections += 1
@@ -301,7 +320,7 @@ class EmulatedSensor:
         assert dev is not None
         char = model.data_characteristic()
         k = src.first_index_after(time.monotonic() - self._t0)
-        held: list[bytes] = []
+        held: list[list[bytes]] = []
         next_burst = (
             None
             if self.faults.burst_every_s is None
@@ -314,24 +333,25 @@ class EmulatedSensor:
             wait = due - time.monotonic()
             if wait > 0:
                 await asyncio.sleep(wait)
-            payload = model.encode_frame(k, n)
+            payloads = model.encode_frame(k, n)
             k += n
             drop = self._drop()
             self.stats.frames_assembled += 1
             if drop:
                 self.stats.dropped += 1
+                self.stats.dropped_at_end += 1
                 continue
             if next_burst is not None and time.monotonic() >= next_burst:
                 hold_left = self.faults.burst_len
                 next_burst += self.faults.burst_every_s or 0.0
             if hold_left > 0:
-                held.append(payload)
+                held.append(payloads)
                 hold_left -= 1
                 if hold_left > 0:
                     continue
-                out, held = held, []
+                out, held = [p for frame in held for p in frame], []
             else:
-                out = [payload]
+                out = payloads
             for p in out:
                 if self._conn is None:
                     return
@@ -339,4 +359,5 @@ class EmulatedSensor:
                 # from the delivery
                 self.stats.sent += 1
                 self.stats.sent_per_connection[-1] += 1
+                self.stats.dropped_at_end = 0
                 await asyncio.shield(dev.notify_subscribers(char, p))

@@ -98,6 +98,10 @@ class ModelHost(Protocol):
         """Stop producing frames."""
         ...
 
+    def notify_soon(self, characteristic: Characteristic[bytes], payload: bytes) -> None:
+        """Send a notification from a write handler (e.g. a command response)."""
+        ...
+
 
 class SensorModel(abc.ABC):
     """One sensor protocol as seen from the peripheral side.
@@ -144,8 +148,9 @@ class SensorModel(abc.ABC):
         """Samples the next frame will carry."""
 
     @abc.abstractmethod
-    def encode_frame(self, k0: int, n: int) -> bytes:
-        """Assemble the frame of samples ``k0 .. k0+n-1`` (advances the frame counter)."""
+    def encode_frame(self, k0: int, n: int) -> list[bytes]:
+        """Assemble the frame of samples ``k0 .. k0+n-1`` (advances any frame counter): the
+        notifications of the data characteristic that carry it, in sending order."""
 
 
 class ReferenceModel(SensorModel):
@@ -234,12 +239,12 @@ class ReferenceModel(SensorModel):
     def samples_per_frame(self) -> int:
         return self.config.samples_per_frame
 
-    def encode_frame(self, k0: int, n: int) -> bytes:
+    def encode_frame(self, k0: int, n: int) -> list[bytes]:
         acc, gyr = self.source.samples(k0, n)
         t0_us = round(self.source.sensor_t_s(k0) * 1e6) % (1 << 32)
         (frame,) = ref.encode_stream(acc, gyr, self.config, first_seq=self.seq, t_first_us=t0_us)
         self.seq = (self.seq + 1) % ref.SEQ_MODULO
-        return frame
+        return [frame]
 
 
 #: Emulated sensor models by protocol name.

@@ -32,10 +32,8 @@ import contextlib
 import logging
 import time
 import uuid
-from collections.abc import Callable
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, Protocol
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from bleak import BleakScanner
 from bleak.backends.characteristic import BleakGATTCharacteristic
@@ -48,79 +46,46 @@ from imugait.ingest.recording import RecordingHeader, RecordingWriter, SensorEnt
 from imugait.types import FrameBatch
 
 from ._link import LinkHost, RawNotification, RetryPolicy, SensorLink, SessionEvent
+from ._session_types import NullProcessor, Processor, SessionResult, SessionStatus
 from .backends import BleBackend
 from .config import SessionConfig
 from .drivers import SensorDriver, driver_for
 from .stats import LatencyRecorder, LinkState, SensorStats
 
+__all__ = [
+    "NullProcessor",
+    "Processor",
+    "SessionResult",
+    "SessionStatus",
+    "make_notify_callback",
+    "run_session",
+]
+
 log = logging.getLogger(__name__)
-
-
-class Processor(Protocol):
-    """Receives the decoded stream (the analysis pipeline plugs in here)."""
-
-    def on_batch(self, sensor_id: str, batch: FrameBatch) -> None:
-        """One notification's frames, sensor clock, host times on the session clock."""
-        ...
-
-    def on_reconnect(self, sensor_id: str) -> None:
-        """The sensor reconnected: its sequence counter and clock mapping restart."""
-        ...
-
-
-class NullProcessor:
-    """A processor that does nothing."""
-
-    def on_batch(self, sensor_id: str, batch: FrameBatch) -> None:
-        return None
-
-    def on_reconnect(self, sensor_id: str) -> None:
-        return None
-
-
-@dataclass(frozen=True)
-class SessionStatus:
-    """A snapshot for live displays."""
-
-    elapsed_s: float
-    queue_depth: int
-    sensors: tuple[SensorStats, ...]
-
-
-@dataclass(frozen=True)
-class SessionResult:
-    """What a session did."""
-
-    path: Path
-    duration_s: float
-    sensors: dict[str, SensorStats]
-    not_found: tuple[str, ...]
-    processor_errors: int
-    latency: LatencyRecorder
-
-    @property
-    def total_notifications(self) -> int:
-        return sum(s.notifications for s in self.sensors.values())
 
 
 def make_notify_callback(
     sensor_id: str,
     queue: asyncio.Queue[RawNotification | SessionEvent | None],
     stats: SensorStats,
+    *,
+    max_items: int,
 ) -> Callable[[BleakGATTCharacteristic, bytearray], None]:
     """The bleak notify callback of one sensor: timestamp, ``put_nowait``, nothing else.
 
-    A full queue drops the notification and counts it in ``stats.queue_overflows``; the
-    callback never blocks and the queue never grows beyond its bound.
+    A queue holding ``max_items`` items drops the notification and counts it in
+    ``stats.queue_overflows``: the callback never blocks and notifications never grow the
+    queue beyond the bound. (Session events bypass the bound, so a link can always record a
+    state change; there are a handful per connection.)
     """
-    put = queue.put_nowait
+    put, size = queue.put_nowait, queue.qsize
 
     def on_notify(char: BleakGATTCharacteristic, data: bytearray) -> None:
         t = time.monotonic()
-        try:
-            put((sensor_id, char.uuid, t, data))
-        except asyncio.QueueFull:
+        if size() >= max_items:
             stats.queue_overflows += 1
+        else:
+            put((sensor_id, char.uuid, t, data))
 
     return on_notify
 
@@ -141,35 +106,55 @@ class _Session(LinkHost):
         self.retry = retry
         self.radio_lock = asyncio.Lock()
         self.stopping = asyncio.Event()
-        self.queue: asyncio.Queue[RawNotification | SessionEvent | None] = asyncio.Queue(
-            maxsize=queue_size
-        )
+        self.queue_size = queue_size
+        self.queue: asyncio.Queue[RawNotification | SessionEvent | None] = asyncio.Queue()
         self.drivers: dict[str, SensorDriver] = {
             s.sensor_id: driver_for(s.protocol) for s in config.sensors
         }
         self.header_configs = {
-            s.sensor_id: self.drivers[s.sensor_id].header_config(s) for s in config.sensors
+            s.sensor_id: self.drivers[s.sensor_id].expected_config(s) for s in config.sensors
         }
-        self.decoders: dict[str, FrameDecoder] = {
-            sid: get_protocol(config.sensor(sid).protocol).decoder(cfg)
-            for sid, cfg in self.header_configs.items()
-        }
+        self.header_fixed = False
+        self.decoders: dict[str, FrameDecoder] = {}
+        self.first_round: set[str] = set()
+        self.first_round_done = asyncio.Event()
         self.stats = {s.sensor_id: SensorStats(s.sensor_id, s.protocol) for s in config.sensors}
         self.latency = LatencyRecorder()
         self.processor_errors = 0
         self.t0 = time.monotonic()
         self.writer: RecordingWriter | None = None
-        self._last_seq: dict[str, int | None] = dict.fromkeys(self.stats)
+        # START restarts a frame counter at 0 (reference protocol §5.1): "-1 seen" makes the
+        # frames lost before the first one received count too
+        self._last_seq: dict[str, int] = dict.fromkeys(self.stats, -1)
 
     # -- LinkHost ----------------------------------------------------------------------------
 
     def notify_callback(
         self, sensor_id: str, stats: SensorStats
     ) -> Callable[[BleakGATTCharacteristic, bytearray], None]:
-        return make_notify_callback(sensor_id, self.queue, stats)
+        return make_notify_callback(sensor_id, self.queue, stats, max_items=self.queue_size)
 
     async def post_event(self, event: SessionEvent) -> None:
-        await self.queue.put(event)
+        self.queue.put_nowait(event)
+
+    def header_config(self, sensor_id: str) -> dict[str, Any] | None:
+        return self.header_configs[sensor_id] if self.header_fixed else None
+
+    def sensor_ready(self, sensor_id: str, config: Mapping[str, Any]) -> None:
+        if not self.header_fixed:
+            self.header_configs[sensor_id] = dict(config)
+            return
+        header = self.header_configs[sensor_id]
+        if not self.drivers[sensor_id].compatible(header, config):
+            raise DeviceError(
+                f"sensor {self.config.sensor(sensor_id).label} now streams with {dict(config)}, "
+                f"which the recording header's {header} cannot decode"
+            )
+
+    def attempt_done(self, sensor_id: str) -> None:
+        self.first_round.discard(sensor_id)
+        if not self.first_round:
+            self.first_round_done.set()
 
     # -- discovery ---------------------------------------------------------------------------
 
@@ -195,6 +180,12 @@ class _Session(LinkHost):
     # -- recording ---------------------------------------------------------------------------
 
     def open_recording(self, *, overwrite: bool, metadata: dict[str, Any]) -> RecordingWriter:
+        """Fix the decoder configs (as the sensors reported them) and create the file."""
+        self.header_fixed = True
+        self.decoders = {
+            sid: get_protocol(self.config.sensor(sid).protocol).decoder(c)
+            for sid, c in self.header_configs.items()
+        }
         cfg = self.config
         entries = tuple(
             SensorEntry(
@@ -226,10 +217,9 @@ class _Session(LinkHost):
         for seq in batch.seq.tolist():
             if seq < 0:
                 continue
-            if last is not None:
-                gap = (seq - last - 1) % modulo
-                if gap < modulo // 2:  # larger: a duplicate or reordering, not a loss
-                    stats.lost_frames += gap
+            gap = (seq - last - 1) % modulo
+            if gap < modulo // 2:  # larger: a duplicate or reordering, not a loss
+                stats.lost_frames += gap
             last = seq
         self._last_seq[sensor_id] = last
 
@@ -237,7 +227,7 @@ class _Session(LinkHost):
         assert self.writer is not None
         self.writer.write_event(ev.host_t_s, ev.kind, ev.data, sensor_id=ev.sensor_id)
         if ev.kind == "reanchor" and ev.sensor_id is not None:
-            self._last_seq[ev.sensor_id] = None
+            self._last_seq[ev.sensor_id] = -1
             try:
                 self.processor.on_reconnect(ev.sensor_id)
             except Exception:
@@ -269,7 +259,7 @@ class _Session(LinkHost):
             self.processor_errors += 1
             if self.processor_errors <= 5:
                 log.exception("processor.on_batch(%s) failed", sensor_id)
-        self.latency.add(time.monotonic() - t)
+        self.latency.add(time.monotonic() - t, t - self.t0)
 
     async def consume(self) -> None:
         """Write, decode and process queued items until the ``None`` sentinel."""
@@ -318,6 +308,7 @@ async def run_session(
     retry: RetryPolicy | None = None,
     overwrite: bool = False,
     metadata: dict[str, Any] | None = None,
+    first_connect_timeout_s: float = 30.0,
 ) -> SessionResult:
     """Run a live session until ``stop_event`` is set, ``duration_s`` has passed or the task
     is cancelled; the recording is closed in every case.
@@ -342,17 +333,6 @@ async def run_session(
             f"none of the configured sensors was found within {config.discovery_timeout_s:g} s: "
             + ", ".join(s.label for s in missing)
         )
-    writer = sess.open_recording(overwrite=overwrite, metadata=metadata or {})
-    now = time.monotonic()
-    writer.write_event(now, "session_start", {"backend": backend.name})
-    for s in missing:
-        msg = (
-            f"sensor {s.label} not found within {config.discovery_timeout_s:g} s; "
-            "continuing with the others and still looking for it"
-        )
-        log.warning("%s", msg)
-        sess.stats[s.sensor_id].state = LinkState.NOT_FOUND
-        writer.write_event(now, "not_found", {"message": msg}, sensor_id=s.sensor_id)
     links = [
         SensorLink(
             sensor=s,
@@ -363,10 +343,27 @@ async def run_session(
         )
         for s in config.sensors
     ]
-    consumer = asyncio.create_task(sess.consume())
+    # connect the sensors found (one at a time, in the links), and open the recording once each
+    # has been tried, so that the header holds the configurations the sensors report
+    sess.first_round = set(found)
     ticker = asyncio.create_task(sess.tick(on_status, status_interval_s))
     link_tasks = [asyncio.create_task(lk.run(found.get(lk.sensor.sensor_id))) for lk in links]
+    consumer: asyncio.Task[None] | None = None
     try:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(sess.first_round_done.wait(), first_connect_timeout_s)
+        writer = sess.open_recording(overwrite=overwrite, metadata=metadata or {})
+        now = time.monotonic()
+        writer.write_event(now, "session_start", {"backend": backend.name})
+        for s in missing:
+            msg = (
+                f"sensor {s.label} not found within {config.discovery_timeout_s:g} s; "
+                "continuing with the others and still looking for it"
+            )
+            log.warning("%s", msg)
+            sess.stats[s.sensor_id].state = LinkState.NOT_FOUND
+            writer.write_event(now, "not_found", {"message": msg}, sensor_id=s.sensor_id)
+        consumer = asyncio.create_task(sess.consume())
         waits: list[asyncio.Future[Any]] = [
             asyncio.ensure_future((stop_event or asyncio.Event()).wait())
         ]
@@ -393,7 +390,7 @@ async def _shut_down(
     sess: _Session,
     links: list[SensorLink],
     link_tasks: list[asyncio.Task[None]],
-    consumer: asyncio.Task[None],
+    consumer: asyncio.Task[None] | None,
     ticker: asyncio.Task[None],
 ) -> None:
     """Stop streams, disconnect, drain the queue, close the recording (also on cancel)."""
@@ -405,11 +402,13 @@ async def _shut_down(
         await asyncio.gather(*(lk.close() for lk in links), return_exceptions=True)
         for st in sess.stats.values():
             st.state = LinkState.STOPPED
-        await sess.queue.put(None)
-        await consumer
+        if consumer is not None:
+            sess.queue.put_nowait(None)
+            await consumer
     finally:
         ticker.cancel()
-        consumer.cancel()
+        if consumer is not None:
+            consumer.cancel()
         writer = sess.writer
         if writer is not None and not writer.closed:
             # anything still queued (the consumer was interrupted) is written, not processed

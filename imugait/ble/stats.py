@@ -72,7 +72,8 @@ class SensorStats:
 
 
 class LatencyRecorder:
-    """Arrival (notify callback) to processed (``on_batch`` returned) latencies, seconds.
+    """Arrival (notify callback) to processed (``on_batch`` returned) latencies, seconds,
+    with the arrival times (session clock).
 
     Keeps every value up to ``capacity`` (then keeps counting the maximum only).
     """
@@ -81,23 +82,27 @@ class LatencyRecorder:
         if capacity < 1:
             raise ValueError("capacity must be >= 1")
         self._buf = np.empty(capacity, dtype=np.float64)
+        self._t = np.empty(capacity, dtype=np.float64)
         self._n = 0
         self.count = 0
         self.max_s = 0.0
 
-    def add(self, latency_s: float) -> None:
+    def add(self, latency_s: float, arrival_t_s: float = 0.0) -> None:
         self.count += 1
         self.max_s = max(self.max_s, latency_s)
         if self._n < len(self._buf):
             self._buf[self._n] = latency_s
+            self._t[self._n] = arrival_t_s
             self._n += 1
 
     @property
     def values_s(self) -> NDArray[np.float64]:
         return self._buf[: self._n].copy()
 
-    def quantile_s(self, q: float) -> float:
-        """Quantile ``q`` in [0, 1] of the recorded latencies (nan when empty)."""
-        if self._n == 0:
-            return float("nan")
-        return float(np.quantile(self._buf[: self._n], q))
+    def quantile_s(self, q: float, *, after_t_s: float | None = None) -> float:
+        """Quantile ``q`` in [0, 1] of the recorded latencies (nan when empty), optionally of
+        the notifications that arrived after ``after_t_s`` only (steady state)."""
+        v = self._buf[: self._n]
+        if after_t_s is not None:
+            v = v[self._t[: self._n] > after_t_s]
+        return float(np.quantile(v, q)) if len(v) else float("nan")
