@@ -72,12 +72,36 @@ def _add_scan(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.set_defaults(handler=scan.run)
 
 
+def _simple(
+    name: str, help_text: str
+) -> Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None]:
+    """A subcommand whose module in ``imugait.commands`` has ``configure`` and ``run``."""
+
+    def add(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+        import importlib
+
+        mod = importlib.import_module(f"imugait.commands.{name}")
+        p = sub.add_parser(name, help=help_text, description=mod.__doc__)
+        mod.configure(p)
+        p.set_defaults(handler=mod.run)
+
+    return add
+
+
 _COMMANDS: list[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None]] = [
     _add_simulate,
     _add_replay,
     _add_analyze,
     _add_live,
     _add_scan,
+    _simple(
+        "export",
+        "export sessions as a Parquet dataset (DuckDB/Polars/pandas-ready) or BIDS-motion",
+    ),
+    _simple(
+        "report", "self-contained HTML report of one session (figures embedded, opens offline)"
+    ),
+    _simple("batch", "analyse and export many recordings in parallel (dask) into one dataset"),
 ]
 
 
