@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,7 +32,7 @@ from imugait.gait import Stride, stride_table
 from imugait.ingest.recording import read_recording
 from imugait.ingest.replay import decode_recording
 from imugait.ingest.samples_table import load_samples_table
-from imugait.kinematics import KneeBlock
+from imugait.kinematics import KneeBlock, KneeReference, knee_calibration_from_header
 from imugait.pipeline import GaitPipeline, PipelineOutput, SensorSpec
 from imugait.types import SampleBlock, Side
 from imugait.units import DEG_PER_RAD
@@ -122,9 +123,18 @@ def _impact_blocks(samples: list[SampleBlock], sides: dict[Side, str]) -> dict[S
     return out
 
 
-def analyze_path(path: str | os.PathLike[str]) -> SessionAnalysis:
-    """Analyse one recording (``.imurec``) or samples table (``.csv``/``.parquet``)."""
+def analyze_path(
+    path: str | os.PathLike[str],
+    *,
+    calibration: Mapping[Side, KneeReference] | None = None,
+) -> SessionAnalysis:
+    """Analyse one recording (``.imurec``) or samples table (``.csv``/``.parquet``).
+
+    Knee references come from ``calibration`` (e.g. a ``CAL.json`` of ``imugait calibrate``)
+    and, for legs it does not cover, from the recording header's ``calibration["knee"]``.
+    """
     p = Path(path)
+    refs: dict[Side, KneeReference] = dict(calibration or {})
     warnings: list[str] = []
     info: dict[str, Any] = {}
     outs: list[PipelineOutput] = []
@@ -135,7 +145,7 @@ def analyze_path(path: str | os.PathLike[str]) -> SessionAnalysis:
             SensorSpec(sid, blocks[0].location, samples_table.fs_hz[sid])
             for sid, blocks in samples_table.blocks.items()
         ]
-        pipe = GaitPipeline(specs, keep_samples=True)
+        pipe = GaitPipeline(specs, calibration=refs, keep_samples=True)
         for blocks in samples_table.blocks.values():
             for b in blocks:
                 outs.append(pipe.push_block(b))
@@ -145,7 +155,9 @@ def analyze_path(path: str | os.PathLike[str]) -> SessionAnalysis:
         warnings.extend(rec.problems)
         decoded = decode_recording(rec)
         specs = [SensorSpec(sid, d.entry.location, d.nominal_fs_hz) for sid, d in decoded.items()]
-        pipe = GaitPipeline(specs, keep_samples=True)
+        for side, ref in knee_calibration_from_header(rec.header.calibration).items():
+            refs.setdefault(side, ref)
+        pipe = GaitPipeline(specs, calibration=refs, keep_samples=True)
         for sid, d in decoded.items():
             warnings.extend(d.problems)
             outs.append(pipe.push_frames(sid, d.batch))
@@ -164,6 +176,8 @@ def analyze_path(path: str | os.PathLike[str]) -> SessionAnalysis:
             for sid, st in pipe.clock_stats().items()
         }
     strides, knee, hx, samples = _collect(outs)
+    for leg, why in pipe.knee_problems().items():
+        warnings.append(f"{leg} knee calibration pose not used: {why}")
     info["rejected_strides"] = pipe.rejected_strides()
     for side in Side:
         if side not in pipe.stride_sides:

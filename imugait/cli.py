@@ -94,6 +94,7 @@ _COMMANDS: list[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], 
     _add_analyze,
     _add_live,
     _add_scan,
+    _simple("calibrate", "knee-angle calibration from a goniometer-measured static pose"),
     _simple(
         "export",
         "export sessions as a Parquet dataset (DuckDB/Polars/pandas-ready) or BIDS-motion",

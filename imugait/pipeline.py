@@ -23,7 +23,13 @@ from dataclasses import dataclass, field
 
 from imugait.analysis import HyperextensionCheck, StrideHyperextension
 from imugait.gait import Stride, StrideDetector
-from imugait.kinematics import KneeAngleEstimator, KneeBlock, KneeCalibration
+from imugait.kinematics import (
+    KneeAngleEstimator,
+    KneeBlock,
+    KneeCalibration,
+    KneePose,
+    KneeReference,
+)
 from imugait.signal import ClockStats, Resampler, SensorClock
 from imugait.types import FrameBatch, Location, SampleBlock, Segment, Side
 
@@ -71,7 +77,8 @@ class GaitPipeline:
     sensors
         The session's sensors; at most one per location.
     calibration
-        Optional knee calibrations per side (from ``imugait calibrate``).
+        Optional knee references per side: a ``KneeCalibration`` (from ``imugait calibrate``)
+        or a ``KneePose`` (a goniometer-measured still pose inside this session).
     keep_samples
         Also return the session-clock sample blocks (for exports); off by default.
     """
@@ -80,7 +87,7 @@ class GaitPipeline:
         self,
         sensors: Sequence[SensorSpec],
         *,
-        calibration: Mapping[Side, KneeCalibration] | None = None,
+        calibration: Mapping[Side, KneeReference] | None = None,
         keep_samples: bool = False,
     ) -> None:
         locs = [s.location for s in sensors]
@@ -108,10 +115,14 @@ class GaitPipeline:
         self._resamplers = {
             side: Resampler(sensors=list(pair)) for side, pair in self._knee_pairs.items()
         }
-        self._knee = {
-            side: KneeAngleEstimator(side=side, calibration=cal.get(side))
-            for side in self._knee_pairs
-        }
+        self._knee = {}
+        for side in self._knee_pairs:
+            ref = cal.get(side)
+            self._knee[side] = KneeAngleEstimator(
+                side=side,
+                calibration=ref if isinstance(ref, KneeCalibration) else None,
+                pose=ref if isinstance(ref, KneePose) else None,
+            )
         self._hx = HyperextensionCheck() if self._knee_pairs else None
 
     # ------------------------------------------------------------------ public API
@@ -124,6 +135,14 @@ class GaitPipeline:
     def knee_sides(self) -> tuple[Side, ...]:
         """Legs with a knee angle (thigh and shank worn)."""
         return tuple(self._knee_pairs)
+
+    def knee_problems(self) -> dict[str, str]:
+        """Per leg, why a requested pose calibration was not applied (if it was not)."""
+        out: dict[str, str] = {}
+        for side, est in self._knee.items():
+            if est.pose_problem:
+                out[side.value] = est.pose_problem
+        return out
 
     def rejected_strides(self) -> dict[str, dict[str, int]]:
         """Per leg, counts of stride candidates rejected, by reason (gap, stride_time, ...)."""

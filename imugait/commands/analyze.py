@@ -18,6 +18,11 @@ from imugait.errors import InputDataError
 def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("input", type=Path, help="recording (.imurec) or samples table (.csv/.parquet)")
     p.add_argument("--out", "-o", type=Path, required=True, help="output folder")
+    p.add_argument(
+        "--calibration",
+        type=Path,
+        help="knee calibration (CAL.json from `imugait calibrate`) for this sensor mounting",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -33,7 +38,17 @@ def run(args: argparse.Namespace) -> int:
         raise InputDataError(f"{inp}: is a folder, expected a recording or a samples table")
     if args.out.exists() and not args.out.is_dir():
         raise InputDataError(f"{args.out}: exists and is not a folder")
-    res = analyze_path(inp)
+    refs = None
+    if args.calibration is not None:
+        import json
+
+        from imugait.kinematics import knee_calibration_from_header
+
+        try:
+            refs = knee_calibration_from_header(json.loads(args.calibration.read_text()))
+        except (OSError, ValueError) as exc:
+            raise InputDataError(f"{args.calibration}: cannot read calibration: {exc}") from None
+    res = analyze_path(inp, calibration=refs)
     paths = write_outputs(res, args.out)
     console = Console(width=max(Console().width, 100))
     table = Table(title=f"{res.source}: strides per side")

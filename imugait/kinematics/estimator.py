@@ -8,8 +8,13 @@ Life cycle (all decisions depend on the data only, never on how it is chunked):
    calibration, the sample ``init_s`` after the start. Samples that drop out of the
    ``max_wait_s`` window before the trigger are emitted with NaN angles.
 2. **Identification** (uncalibrated only) of axis, knee centre, geometric zero and flexion sign
-   on the window ending at ``k`` (``knee_angle.identify_knee_model``); then the fusion's initial
-   angle and gyro bias are fitted on the same window.
+   on the window ending at ``k`` (``knee_angle.identify_knee_model``). With a
+   :class:`~imugait.kinematics.calibration.KneePose` (a goniometer reading of a static pose in
+   the session, e.g. standing before walking), the zero is then set so that the mean angle over
+   the pose window equals the known angle (``calibration.calibrate_model``); the pose must lie
+   inside that window (it precedes identification) and the leg must be still in it, otherwise
+   the estimator stays uncalibrated and :attr:`KneeAngleEstimator.pose_problem` says why. Then
+   the fusion's initial angle and gyro bias are fitted on the same window.
 3. **Fusion**, sample by sample, from the window start onwards. The angular acceleration is a
    central difference, so a sample is final once its successor has arrived (latency 1 sample);
    :meth:`KneeAngleEstimator.flush` finishes the last one.
@@ -27,7 +32,8 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from imugait.kinematics.calibration import KneeCalibration
+from imugait.errors import InputDataError
+from imugait.kinematics.calibration import KneeCalibration, KneePose, calibrate_model
 from imugait.kinematics.joint_axis import angular_acceleration, informative_mask
 from imugait.kinematics.knee_angle import (
     FusionState,
@@ -53,7 +59,8 @@ class KneeBlock:
 
     ``knee_flexion_rad`` is positive in flexion and negative in hyperextension; NaN where no
     estimate exists (movement never sufficed to identify the joint). ``calibrated`` is True when
-    the zero comes from a goniometer calibration; False means the geometric zero (absolute
+    the zero comes from a goniometer calibration or pose (for the all-NaN blocks emitted before
+    identification: when one was configured); False means the geometric zero (absolute
     error = sensor placement offset, typically a few degrees; shape and range are unaffected).
     ``zero_reliable`` is True when calibrated; uncalibrated it is False when the geometric zero
     cannot be trusted (a sensor too close to the knee, or the hinge model violated so that the
@@ -81,6 +88,9 @@ class KneeAngleEstimator:
     calibration
         Optional :class:`~imugait.kinematics.calibration.KneeCalibration` of this leg and
         mounting; skips identification and gives a goniometer-referenced zero.
+    pose
+        Optional :class:`~imugait.kinematics.calibration.KneePose` in this session (exclusive
+        with ``calibration``): the zero is set from it at identification time.
     fs_hz
         Sample rate of the common grid (taken from the first ``SampleBlock`` if omitted).
     identify_motion_s, max_wait_s
@@ -101,6 +111,7 @@ class KneeAngleEstimator:
         *,
         side: Side,
         calibration: KneeCalibration | None = None,
+        pose: KneePose | None = None,
         fs_hz: float | None = None,
         identify_motion_s: float = 6.0,
         max_wait_s: float = 120.0,
@@ -113,6 +124,8 @@ class KneeAngleEstimator:
         self.side = Side(side)
         if calibration is not None and calibration.side is not self.side:
             raise ValueError(f"calibration is for the {calibration.side} leg, not {self.side}")
+        if calibration is not None and pose is not None:
+            raise ValueError("give a calibration or a pose, not both")
         for name, v in (
             ("identify_motion_s", identify_motion_s),
             ("flush_motion_s", flush_motion_s),
@@ -128,6 +141,7 @@ class KneeAngleEstimator:
         if fs_hz is not None and not fs_hz > 0:
             raise ValueError("fs_hz must be positive")
         self.calibration = calibration
+        self.pose = pose
         self.fs_hz = fs_hz
         self.identify_motion_s = identify_motion_s
         self.max_wait_s = max_wait_s
@@ -139,6 +153,8 @@ class KneeAngleEstimator:
         self._buf = np.empty((0, _NCOL))
         self._buf_start = 0  # global index of _buf[0]
         self._model: KneeModel | None = calibration.model if calibration else None
+        self._pose_cal: KneeCalibration | None = None
+        self._pose_problem: str | None = None
         self._state: FusionState | None = None
         self._prev: F64 | None = None  # last processed row (for the central difference)
         self._done = False
@@ -148,6 +164,25 @@ class KneeAngleEstimator:
     def model(self) -> KneeModel | None:
         """The joint model in use (None before identification)."""
         return self._model
+
+    @property
+    def pose_calibration(self) -> KneeCalibration | None:
+        """The calibration obtained from ``pose`` at identification (None if not or not yet)."""
+        return self._pose_cal
+
+    @property
+    def pose_problem(self) -> str | None:
+        """Why ``pose`` could not be used (the output is then uncalibrated); None otherwise."""
+        return self._pose_problem
+
+    @property
+    def calibrated(self) -> bool:
+        """Whether the zero is goniometer-referenced (before identification: configured)."""
+        if self.calibration is not None:
+            return True
+        if self.pose is None:
+            return False
+        return self._state is None or self._pose_cal is not None
 
     # ---- input -------------------------------------------------------------------------------
     def push(self, thigh: SampleBlock, shank: SampleBlock) -> list[KneeBlock]:
@@ -208,12 +243,13 @@ class KneeAngleEstimator:
     # ---- internals ---------------------------------------------------------------------------
     def _block(self, rows_t: F64, angle: F64) -> KneeBlock:
         m = self._model
+        cal = self.calibrated
         return KneeBlock(
             side=self.side,
             t_s=rows_t.copy(),
             knee_flexion_rad=angle,
-            calibrated=self.calibration is not None,
-            zero_reliable=self.calibration is not None or (m is not None and m.zero_reliable),
+            calibrated=cal,
+            zero_reliable=cal or (m is not None and m.zero_reliable),
         )
 
     def _trigger(self, final: bool) -> int | None:
@@ -291,12 +327,46 @@ class KneeAngleEstimator:
                 )
             except ValueError:
                 return False
+            if self.pose is not None:
+                self._apply_pose(win)
         m = self._model
         alpha, _ = acc_angle(
             m, a1, g1, angular_acceleration(g1, t), a2, g2, angular_acceleration(g2, t)
         )
         self._state = initial_state(t, gyro_rate(m, g1, g2), alpha)
         return True
+
+    def _apply_pose(self, win: F64) -> None:
+        """Set the zero from ``self.pose`` on the identification window, or say why not."""
+        assert self.pose is not None
+        assert self._model is not None
+        assert self.fs_hz is not None
+        pose, t = self.pose, win[:, 0]
+        tol = 1.0 / self.fs_hz
+        if pose.t_start_s < t[0] - tol or pose.t_end_s > t[-1] + tol:
+            self._pose_problem = (
+                f"pose window {pose.t_start_s:g}-{pose.t_end_s:g} s is not inside the "
+                f"identification window {t[0]:.2f}-{t[-1]:.2f} s (the pose must come before "
+                "the walking and within max_wait_s of it); knee angle left uncalibrated"
+            )
+            return
+        try:
+            cal = calibrate_model(
+                self._model,
+                self.side,
+                t,
+                win[:, 1:4],
+                win[:, 4:7],
+                win[:, 7:10],
+                win[:, 10:13],
+                pose=pose,
+                fs_hz=self.fs_hz,
+            )
+        except InputDataError as e:
+            self._pose_problem = f"{e}; knee angle left uncalibrated"
+            return
+        self._pose_cal = cal
+        self._model = cal.model
 
     def _process(self, final: bool) -> tuple[F64, F64]:
         """Fuse every buffered row that has a successor (all of them when ``final``)."""
