@@ -39,6 +39,9 @@ from imugait.ingest.protocols.reference import (
     max_samples_per_frame,
 )
 from imugait.ingest.recording import RecordingHeader, RecordingWriter, SensorEntry
+from imugait.kinematics import KneePose, KneeReference
+from imugait.kinematics.reference import knee_calibration_to_header
+from imugait.types import Location, Segment, Side
 
 LATENCY_FLOOR_S = 0.0025
 SPIKE_PROB = 0.005
@@ -86,6 +89,29 @@ def _arrivals(sent_t_s: np.ndarray, sc: Any, rng: np.random.Generator) -> np.nda
     return np.maximum.accumulate(arrive)  # in-order delivery on one connection
 
 
+def pose_calibration(sim: Any, *, margin_s: float = 0.5) -> dict[str, Any]:
+    """The clinician's start-of-session knee calibration, as a recording header entry.
+
+    The simulated subject stands still for ``stand_start_s`` before walking; a clinician would
+    measure the standing knee angle with a goniometer then. The "goniometer reading" here is the
+    true mean knee angle over that window (an exact goniometer: accuracy figures then measure
+    imugait alone). ``{}`` when the scenario has less than 2 s of standing at the start.
+    """
+    sc = sim.scenario
+    t0, t1 = margin_s, sc.stand_start_s - margin_s
+    if t1 - t0 < 1.0:
+        return {}
+    refs: dict[Side, KneeReference] = {}
+    for side in Side:
+        locs = {s.location for s in sim.sensors}
+        if not {Location.of(side, Segment.THIGH), Location.of(side, Segment.SHANK)} <= locs:
+            continue
+        t, knee = sim.truth.signal(side)
+        m = (t >= t0) & (t <= t1)
+        refs[side] = KneePose(t0, t1, float(np.mean(knee[m])))
+    return knee_calibration_to_header(refs) if refs else {}
+
+
 def write_simulation(
     sim: Any,
     path: str | Path,
@@ -96,8 +122,12 @@ def write_simulation(
     subject_id: str = "sim01",
     overwrite: bool = False,
     save_truth: bool = True,
+    with_pose: bool = True,
 ) -> list[SensorLinkStats]:
     """Write ``sim`` (a :class:`~imugait.sim.Simulation`) to ``path``; truth to ``*.truth.json``.
+
+    With ``with_pose`` the header carries the start-of-session goniometer pose
+    (:func:`pose_calibration`), as a clinician's calibrated session would.
 
     Returns per-sensor link statistics (also stored in the truth under ``"link"``).
     """
@@ -147,7 +177,7 @@ def write_simulation(
         host_t0_s=HOST_T0_S,
         subject_id=subject_id,
         metadata={"source": "imugait simulate", "scenario_seed": sc.seed},
-        calibration={},
+        calibration=pose_calibration(sim) if with_pose else {},
         software_version=__version__,
         # Fixed, so that the same scenario always gives the same bytes (reproducible files).
         created_utc=SIM_CREATED_UTC,
