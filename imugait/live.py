@@ -10,12 +10,14 @@ strides so far (recomputed at most once per ``asym_every_s``).
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from imugait.analysis import AsymmetryReport, StrideHyperextension, analyse_asymmetry
 from imugait.gait import Stride, stride_table
+from imugait.kinematics import KneeReference
 from imugait.pipeline import GaitPipeline, PipelineOutput, SensorSpec
 from imugait.types import FrameBatch, Side
 from imugait.units import DEG_PER_RAD
@@ -37,6 +39,7 @@ class LiveAnalysis:
     """Session processor running the analysis pipeline on the live stream."""
 
     sensors: list[SensorSpec]
+    calibration: Mapping[Side, KneeReference] | None = None
     asym_every_s: float = 2.0
     pipeline: GaitPipeline = field(init=False)
     strides: list[Stride] = field(default_factory=list)
@@ -49,7 +52,7 @@ class LiveAnalysis:
     _dirty: bool = False
 
     def __post_init__(self) -> None:
-        self.pipeline = GaitPipeline(self.sensors)
+        self.pipeline = GaitPipeline(self.sensors, calibration=self.calibration)
 
     # Processor protocol ---------------------------------------------------------------
     def on_batch(self, sensor_id: str, batch: FrameBatch) -> None:

@@ -179,7 +179,13 @@ class _Session(LinkHost):
 
     # -- recording ---------------------------------------------------------------------------
 
-    def open_recording(self, *, overwrite: bool, metadata: dict[str, Any]) -> RecordingWriter:
+    def open_recording(
+        self,
+        *,
+        overwrite: bool,
+        metadata: dict[str, Any],
+        calibration: dict[str, Any] | None = None,
+    ) -> RecordingWriter:
         """Fix the decoder configs (as the sensors reported them) and create the file."""
         self.header_fixed = True
         self.decoders = {
@@ -204,6 +210,7 @@ class _Session(LinkHost):
             host_t0_s=self.t0,
             subject_id=cfg.subject_id,
             metadata={"backend": self.backend.name, **metadata},
+            calibration=calibration or {},
         )
         cfg.out.parent.mkdir(parents=True, exist_ok=True)
         self.writer = RecordingWriter(cfg.out, header, flush_interval_s=0.25, overwrite=overwrite)
@@ -308,6 +315,7 @@ async def run_session(
     retry: RetryPolicy | None = None,
     overwrite: bool = False,
     metadata: dict[str, Any] | None = None,
+    calibration: dict[str, Any] | None = None,
     first_connect_timeout_s: float = 30.0,
 ) -> SessionResult:
     """Run a live session until ``stop_event`` is set, ``duration_s`` has passed or the task
@@ -352,7 +360,9 @@ async def run_session(
     try:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(sess.first_round_done.wait(), first_connect_timeout_s)
-        writer = sess.open_recording(overwrite=overwrite, metadata=metadata or {})
+        writer = sess.open_recording(
+            overwrite=overwrite, metadata=metadata or {}, calibration=calibration
+        )
         now = time.monotonic()
         writer.write_event(now, "session_start", {"backend": backend.name})
         for s in missing:

@@ -48,10 +48,15 @@ def configure(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--subject", default="S01", help="subject id (with --backend sim)")
     p.add_argument("--no-ui", action="store_true", help="plain log lines instead of the live view")
+    p.add_argument(
+        "--calibration",
+        type=Path,
+        help="knee calibration (CAL.json from `imugait calibrate`) for this mounting",
+    )
     p.add_argument("--force", action="store_true", help="overwrite the recording if it exists")
 
 
-def _sim_config(args: argparse.Namespace) -> tuple[Any, Any]:
+def _sim_config(args: argparse.Namespace) -> tuple[Any, Any, dict[str, Any]]:
     from imugait.ble import SensorConfig, SessionConfig, sim_backend
     from imugait.ble.backends import sim_sensor_name
     from imugait.ingest.protocols.reference import PROTOCOL_NAME
@@ -72,14 +77,19 @@ def _sim_config(args: argparse.Namespace) -> tuple[Any, Any]:
         for i, s in enumerate(sim.sensors)
     )
     out = args.out or Path("recordings-live") / f"{args.subject}-{args.scenario}.imurec"
-    return SessionConfig(subject_id=args.subject, out=out, sensors=sensors), backend
+    # the simulated clinician measures the standing knee angle during the first seconds
+    from imugait.sim.record import pose_calibration
+
+    cal = pose_calibration(sim)
+    return SessionConfig(subject_id=args.subject, out=out, sensors=sensors), backend, cal
 
 
 def run(args: argparse.Namespace) -> int:
     from imugait.ble import load_config, make_backend
 
+    cal: dict[str, Any] = {}
     if args.backend == "sim":
-        config, backend = _sim_config(args)
+        config, backend, cal = _sim_config(args)
     else:
         if args.config is None:
             raise ConfigError("give --config session.toml (or --backend sim for a demo)")
@@ -91,16 +101,27 @@ def run(args: argparse.Namespace) -> int:
         config = replace(config, out=args.out)
     if config.out.exists() and not args.force:
         raise ConfigError(f"{config.out}: exists (use --force to overwrite)")
-    return asyncio.run(_main(config, backend, args))
+    if args.calibration is not None:
+        import json
+
+        try:
+            cal = json.loads(args.calibration.read_text())
+        except (OSError, ValueError) as exc:
+            raise ConfigError(f"{args.calibration}: cannot read calibration: {exc}") from None
+    return asyncio.run(_main(config, backend, args, cal))
 
 
-async def _main(config: Any, backend: Any, args: argparse.Namespace) -> int:
+async def _main(config: Any, backend: Any, args: argparse.Namespace, cal: dict[str, Any]) -> int:
     from imugait.ble import run_session
     from imugait.commands.live_view import LiveView
+    from imugait.kinematics import knee_calibration_from_header
     from imugait.live import LiveAnalysis
     from imugait.pipeline import SensorSpec
 
-    proc = LiveAnalysis([SensorSpec(s.sensor_id, s.location, s.rate_hz) for s in config.sensors])
+    proc = LiveAnalysis(
+        [SensorSpec(s.sensor_id, s.location, s.rate_hz) for s in config.sensors],
+        calibration=knee_calibration_from_header(cal),
+    )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     with contextlib.suppress(NotImplementedError):
@@ -118,6 +139,7 @@ async def _main(config: Any, backend: Any, args: argparse.Namespace) -> int:
                 duration_s=args.duration,
                 status_interval_s=0.25,
                 overwrite=args.force,
+                calibration=cal,
             )
     proc.finish()
     view.final(result)
