@@ -106,6 +106,26 @@ def _axis_residual(x: F64, g1: F64, g2: F64) -> F64:
     )
 
 
+def _perp_norm_and_grad(g: F64, phi: float, theta: float) -> tuple[F64, F64]:
+    """``|g x j|`` and its gradient with respect to ``(phi, theta)`` for ``j(phi, theta)``.
+
+    With ``|j| = 1``: ``|g x j| = sqrt(|g|^2 - (g.j)^2)`` and ``d|g x j|/dj = -(g.j) g / |g x j|``.
+    """
+    j = unit_from_spherical(phi, theta)
+    dj_dphi = np.array([-np.sin(phi) * np.cos(theta), -np.sin(phi) * np.sin(theta), np.cos(phi)])
+    dj_dtheta = np.array([-np.cos(phi) * np.sin(theta), np.cos(phi) * np.cos(theta), 0.0])
+    gj = g @ j
+    n = np.sqrt(np.maximum(np.einsum("ij,ij->i", g, g) - gj**2, 1e-18))
+    k = -gj / n
+    return n, np.column_stack([k * (g @ dj_dphi), k * (g @ dj_dtheta)])
+
+
+def _axis_jacobian(x: F64, g1: F64, g2: F64) -> F64:
+    _, d1 = _perp_norm_and_grad(g1, float(x[0]), float(x[1]))
+    _, d2 = _perp_norm_and_grad(g2, float(x[2]), float(x[3]))
+    return np.hstack([d1, -d2])
+
+
 def identify_joint_axis(
     gyr_thigh_rad_s: F64,
     gyr_shank_rad_s: F64,
@@ -154,7 +174,9 @@ def identify_joint_axis(
         x0 = np.concatenate(
             [[rng.uniform(-1.2, 1.2), rng.uniform(-np.pi, np.pi)] for _ in range(2)]
         )
-        res = least_squares(_axis_residual, x0, args=(g1, g2), method="lm", x_scale=1.0)
+        res = least_squares(
+            _axis_residual, x0, jac=_axis_jacobian, args=(g1, g2), method="lm", x_scale=1.0
+        )
         cost = float(res.cost)
         if best is None or cost < best[0]:
             best = (cost, np.asarray(res.x, dtype=np.float64))
