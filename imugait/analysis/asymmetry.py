@@ -88,7 +88,6 @@ DEFAULT_METRICS: tuple[Metric, ...] = (
     Metric("step", "step_s", "temporal", 10.0, "higher"),
     Metric("swing", "swing_s", "temporal", 10.0, "higher"),
     Metric("impact_peak", "impact_peak_m_s2", "impact", 15.0, "lower"),
-    Metric("loading_rate", "loading_rate_m_s3", "impact", 15.0, "lower"),
     Metric("lr_knee_flexion", "lr_knee_flexion_deg", "kinematic", 20.0, "lower"),
 )
 

@@ -9,7 +9,15 @@ Sources (see ``docs/biomechanics.md``):
   (J Biomech 41:1639-1650);
 - hip and ankle: periodic cubic splines through the §5.2 key points (textbook-shaped, Perry &
   Burnfield 2010 / Winter 2009 [R]); the hip points at 10 % and 30 % GC are lowered from 28° and
-  10° to 26° and 6° [E], which halves the pelvis speed fluctuation of the stance chain;
+  10° to 26° and 6° [E], which halves the pelvis speed fluctuation of the stance chain. In
+  terminal swing the hip holds a plateau (31.5° at 87 %, 31° at 95 %, 30° at IC) instead of
+  extending from a 33° peak at 85 % [E]: measured heels land nearly tangentially while still
+  moving forward (gaitmap example, heel marker at the mocap IC: vertical -0.10 m/s, horizontal
+  1.2-1.3 m/s), and the shank gyro crosses zero close to IC (Aminian 2002, Greene 2010), i.e.
+  there is little swing-leg retraction. The plateau stays within the usual ±1 SD band of
+  normative hip curves; the final landing is made exact by ``kinematics`` (terminal-swing thigh
+  correction). In stance the hip curve is only the *pattern* that lays out the pelvis path (the
+  stance thigh follows from inverse kinematics);
 - foot pitch: the normative chain pitch forced exactly flat over foot-flat (§5.9 "the foot stays
   flat"), so the stance foot rolls heel -> flat -> toe;
 - hyperextension window (§5.9) and loading-response flexion scaling (§5.10.4).
@@ -32,8 +40,8 @@ _KNEE_A0 = 23.338
 _KNEE_A = (-1.981, -14.122, -0.619, -0.895, -0.598, 0.040)
 _KNEE_B = (-18.904, 6.962, 4.516, 0.641, 0.742, 0.238)
 
-_HIP_P = (0.0, 0.10, 0.30, 0.50, 0.60, 0.75, 0.85, 1.0)
-_HIP_DEG = (30.0, 26.0, 6.0, -10.0, 0.0, 25.0, 33.0, 30.0)
+_HIP_P = (0.0, 0.10, 0.30, 0.50, 0.60, 0.75, 0.87, 0.95, 1.0)
+_HIP_DEG = (30.0, 26.0, 6.0, -10.0, 0.0, 25.0, 31.5, 31.0, 30.0)
 _ANKLE_P = (0.0, 0.07, 0.30, 0.45, 0.62, 0.75, 0.85, 1.0)
 _ANKLE_DEG = (0.0, -6.0, 5.0, 10.0, -18.0, -5.0, 0.0, 0.0)
 

@@ -6,18 +6,22 @@ with jittered strides, ramps, pauses and turns; joint angles per leg (normative 
 pathologies); contact-anchored pelvis; segment-frame signals on a fine grid; impacts; mounting,
 anti-aliasing and sampling on each sensor's own clock; sensor errors; ground truth.
 
-Known limitations (measured with the noise-free preset, see ``tests/sim``):
+Known limitations (noise-free, 1 kHz, impacts off; ``tests/sim/test_fidelity.py``):
 
 - Planar legs: no pelvic rotation/obliquity, no knee ab/adduction (§5.6 "v1").
-- The [E] hip/ankle key points make the pelvis speed fluctuate more than in real gait (about
-  0.9-1.7 m/s within a step at 1.3 m/s; horizontal pelvis acceleration within about ±9 m/s²
-  at 1.3 m/s, ±6 at 1.0, ±20 at 1.8 m/s).
-- Double support cannot keep both feet fixed with these curves: over double support the
-  landing heel slides by up to about 7 cm and the trailing toe by about 7 cm at 1.3 m/s (5 cm
-  at 1.0, 10-11 cm at 1.8 m/s). The stance foot is exactly stationary in single support.
-- Steady swing clearance >= 0 from about 1.2 m/s up; at 0.6-1.1 m/s the heel dips up to
-  1.4 cm below the floor in terminal swing; in the first/last (ramp) stride of a bout the
-  swing foot may dip up to about 3 cm (those strides are marked ``steady = 0``).
+- Pelvis (``kinematics``): forward acceleration within about ±3.5 m/s² at 0.6-1.8 m/s (NeuRA
+  Vicon pelvis at 1.16 m/s: -3.3..+2.6); forward speed varies by about ±40 % within a step at
+  slow speeds. The vertical bottom-out after IC is about +7 m/s² at 1.3 m/s and +22 at
+  1.8 m/s: with the pattern's heel-rocker height (~2.5 cm) and the vertical velocity mismatch
+  at IC it cannot be smaller (>= ε̇²/2ε). A hyperextended stance knee snapping into extension
+  lifts the pelvis (about ±15 m/s² in ``left_hyperextension``).
+- Double support: the loaded heel stays put (heel arrest slide below 2 cm); the trailing toe
+  lifts before FC where the pattern cannot reach the ground (see ``kinematics``).
+- Swing clearance: >= 0 from 1.3 m/s; at 0.6-1.0 m/s the heel/toe dips up to 1.1 cm below the
+  floor in swing; in the first/last (ramp) stride of a bout up to about 2 cm (``steady = 0``).
+- Shank gyro: the forward rotation ends 22-49 ms before IC (1.8-0.6 m/s; 29 ms at 1.3 m/s),
+  set by the measured knee curve (minimum at 98 % GC) and the measured landing; the IC gyro
+  transient adds a sharp backward turn at IC.
 - Stride length is set by the kinematics (only stride time jitters), so speed varies with
   stride time.
 
@@ -44,7 +48,7 @@ from .errors_model import (
     sample_times,
 )
 from .gait import GaitModel, nominal_stride_time_s
-from .kinematics import Body, Support, build_support, leg_points
+from .kinematics import Body, Support, build_support, evaluate, leg_points
 from .scenario import Scenario
 from .sensors import draw_mounting, impact_amplitude_m_s2, sample_segment_signals
 from .truth import GroundTruth, injected_symmetry, stride_table, symmetry
@@ -301,14 +305,16 @@ def _truth(
     signals: dict[str, object] = {"t0_s": 0.0, "fs_hz": fs_truth}
     names = {"knee": "knee_flexion_deg", "thigh": "thigh_deg", "shank": "shank_deg",
              "foot": "foot_deg", "contact": "contact"}  # fmt: skip
-    for s in Side:
-        per: dict[str, F64] = {v: np.empty(len(t)) for v in names.values()}
-        for k0 in range(0, len(t), 6000):  # bounded temporaries on long sessions
-            a = model.angles(t[k0 : k0 + 6000], s)
+    per = {s: {v: np.empty(len(t)) for v in names.values()} for s in Side}
+    for k0 in range(0, len(t), 6000):  # bounded temporaries on long sessions
+        ev = evaluate(model, body, sup, t[k0 : k0 + 6000])
+        for s in Side:
+            a = ev[s]
             for key, name in names.items():
                 scale = 1.0 if key == "contact" else DEG_PER_RAD
-                per[name][k0 : k0 + 6000] = a[key] * scale
-        signals[s.value] = per
+                per[s][name][k0 : k0 + 6000] = a[key] * scale
+    for s in Side:
+        signals[s.value] = per[s]
     sens = [
         {
             "sensor_id": x.sensor_id,
@@ -336,7 +342,8 @@ def _truth(
         "hx_affected_per_cycle": {s.value: model.hx_affected[s].astype(float) for s in Side},
         "impact_factor_per_cycle": {s.value: model.impact_factor[s] for s in Side},
         "lead_leg_per_bout": [b.lead.value for b in model.bouts],
-        "pelvis": "contact-anchored (biomechanics.md 5.5 option B)",
+        "pelvis": "C2 path through the pattern chain's pelvis at IC/FC; stance legs by inverse "
+        "kinematics (kinematics.py)",
     }
     return GroundTruth(
         scenario=sc.to_dict(),

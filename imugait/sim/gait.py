@@ -243,11 +243,16 @@ class GaitModel:
             ddpsi += np.where(inside, ang * 60.0 * x * (x - 1.0) * (2.0 * x - 1.0) / dur**2, 0.0)
         return psi, dpsi, ddpsi
 
-    def angles(self, t: F64, side: Side) -> dict[str, F64]:
-        """Segment and joint angles (rad) and contact state of one leg at times ``t``.
+    def angles(self, t: F64, side: Side, *, pathology: bool = True) -> dict[str, F64]:
+        """Prescribed segment and joint angles (rad) and contact state of one leg at times ``t``.
 
         Keys: ``thigh``, ``shank``, ``foot`` (segment angles, §5.1; foot = pitch), ``knee``
         (flexion +), ``ankle`` (dorsiflexion +), ``contact`` (1.0 / 0.0), ``amp``, ``p``, ``cycle``.
+        The knee is final (it is the ground truth); in stance the thigh and foot pitch are the
+        *pattern* that ``kinematics`` adapts to the pelvis path (inverse kinematics), and in swing
+        they get small corrections at toe-off and landing (``kinematics.evaluate`` gives the
+        final angles). ``pathology=False``: the knee without hyperextension or loading-response
+        scaling (the stance-phase warp is kept), used to lay out the pelvis path.
         """
         sc = self.sc
         t = np.asarray(t, dtype=np.float64)
@@ -258,9 +263,9 @@ class GaitModel:
         contact = ~in_bout | (p < self.stance[side])
         thigh_g = curves.thigh_ref(q, hip_scale=self.hip_scale, tilt_rad=self.tilt_rad)
         knee_g = curves.knee_ref(q)
-        if side is sc.asym_side and sc.asym_lr_kappa != 1.0:
+        if pathology and side is sc.asym_side and sc.asym_lr_kappa != 1.0:
             knee_g = curves.loading_response_knee(knee_g, q, sc.asym_lr_kappa)
-        if side is sc.hx_side and np.any(self.hx_affected[side]):
+        if pathology and side is sc.hx_side and np.any(self.hx_affected[side]):
             c = np.clip(cyc, 0, None)
             aff = in_bout & self.hx_affected[side][c]
             hx = self.hx_rad[side][c]

@@ -47,7 +47,7 @@ class Scenario:
     stride_time_s: float | None = None  # None: from speed and height (walk ratio, see gait.py)
     stride_cv: float = 0.02
     stance_frac: float = P_TO_REF
-    ramp_strides: float = 1.0
+    ramp_strides: float = 0.5
     sway_deg: float = 0.3
     stand_knee_deg: float = 3.0
     # --- sensors -----------------------------------------------------------------------------
@@ -72,6 +72,10 @@ class Scenario:
     impact_freq_hz: float = 20.0
     impact_tau_s: float = 0.015
     impact_cv: float = 0.1
+    #: peak sagittal gyro transient of a segment at IC per g of its impact (sharp backward
+    #: rotation, then a damped oscillation of the segment angle with ``impact_freq_hz`` and
+    #: ``impact_tau_s``; zero net rotation) [E, see ``sensors.add_impacts``]
+    impact_gyr_dps_per_g: float = 30.0
     # --- knee hyperextension (§5.9) ----------------------------------------------------------
     hx_deg: float = 0.0
     hx_side: Side = Side.LEFT
@@ -181,7 +185,7 @@ def _check(s: Scenario) -> None:
         "gyr_noise_dps_rthz", "acc_noise_ug_rthz", "gyr_bias_dps", "gyr_bias_rw_dps_rts",
         "acc_bias_mg", "scale_error_pct", "misalignment_deg", "clock_offset_max_s",
         "clock_drift_ppm", "impact_shank_g", "impact_foot_g", "impact_thigh_ratio",
-        "impact_cv", "hx_sd_deg",
+        "impact_cv", "hx_sd_deg", "impact_gyr_dps_per_g",
     ):  # fmt: skip
         need(getattr(s, name) >= 0, f"{name} must be >= 0")
     need(s.clock_drift_ppm <= 1000, "clock_drift_ppm must be <= 1000")

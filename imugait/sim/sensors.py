@@ -6,6 +6,12 @@
   ``mounting_R`` maps sensor to segment coordinates: v_seg = R v_sensor, so ω_M = Rᵀ ω_S.
 - Impact transients at IC (§5.7): a damped sine along the segment's long axis (proximal +) and
   -0.3 × it anteriorly, on shank (A), foot (A · foot/shank ratio) and thigh (A · thigh ratio).
+  The impact also rotates the segment (the "sharp negative" turn of the shank gyro at IC,
+  Aminian 2002, Salarian 2004, Greene 2010): the segment angle gets a damped oscillation
+  Δθ(τ) = -Θ e^(-τ/τ_i) sin(2π f_i τ), so the sagittal gyro starts with -2π f_i Θ (backward)
+  and the net rotation is zero (the angle truth is unchanged); peak rate
+  ``impact_gyr_dps_per_g`` per g of the segment's impact [E: no walking value found; 30 °/s
+  for the default 1 g shank impact, about a tenth of the swing peak].
 - Anti-aliasing: zero-phase 4th-order Butterworth (applied forward-backward) at 0.4 fs on the
   fine grid, then cubic interpolation at each sample's true time (its own clock, see
   ``errors_model``). Zero-phase keeps the truth timing exact (no filter delay).
@@ -24,7 +30,7 @@ from imugait.units import G_M_S2, RAD_PER_DEG
 
 from .errors_model import LOC_CODE
 from .gait import GaitModel
-from .kinematics import Body, Support, segment_signals
+from .kinematics import Body, Support, evaluate, leg_points
 from .scenario import Scenario
 
 _MIRROR = np.diag([-1.0, 1.0, -1.0])
@@ -64,9 +70,25 @@ def impact_amplitude_m_s2(sc: Scenario, loc: Location) -> float:
     return sc.impact_thigh_ratio * shank
 
 
-def add_impacts(f_seg: F64, t: F64, ic_t: F64, amp_m_s2: F64, freq_hz: float, tau_s: float) -> None:
-    """Add damped-sine impact transients (in place) to segment-frame specific force ``f_seg``."""
+def add_impacts(
+    f_seg: F64,
+    t: F64,
+    ic_t: F64,
+    amp_m_s2: F64,
+    freq_hz: float,
+    tau_s: float,
+    w_seg: F64 | None = None,
+    gyr_rad_s_per_m_s2: float = 0.0,
+) -> None:
+    """Add impact transients (in place) at each IC.
+
+    Specific force ``f_seg``: a damped sine along the long axis and -0.3 × it anteriorly.
+    Angular rate ``w_seg`` (if given): the derivative of the segment-angle oscillation
+    Δθ = -Θ e^(-τ/τ) sin(2π f τ), Θ = gyr_rad_s_per_m_s2 · A / (2π f), i.e. a sharp backward
+    rotation of peak ``gyr_rad_s_per_m_s2 · A`` that integrates to zero.
+    """
     span = 12.0 * tau_s
+    om = 2.0 * math.pi * freq_hz
     for t0, a in zip(ic_t, amp_m_s2, strict=True):
         if a == 0.0:
             continue
@@ -75,9 +97,73 @@ def add_impacts(f_seg: F64, t: F64, ic_t: F64, amp_m_s2: F64, freq_hz: float, ta
         if i1 <= i0:
             continue
         x = t[i0:i1] - t0
-        pulse = a * np.exp(-x / tau_s) * np.sin(2.0 * math.pi * freq_hz * x)
+        env = np.exp(-x / tau_s)
+        pulse = a * env * np.sin(om * x)
         f_seg[i0:i1, 1] += pulse
         f_seg[i0:i1, 0] += -0.3 * pulse
+        if w_seg is not None and gyr_rad_s_per_m_s2 > 0.0:
+            theta = gyr_rad_s_per_m_s2 * a / om
+            w_seg[i0:i1, 2] += -theta * env * (om * np.cos(om * x) - np.sin(om * x) / tau_s)
+
+
+def _grad(x: F64, dt: float) -> F64:
+    return np.asarray(np.gradient(x, dt, axis=0, edge_order=2), dtype=np.float64)
+
+
+def segment_signals(
+    model: GaitModel, body: Body, sup: Support, t: F64, locations: tuple[Location, ...]
+) -> dict[Location, tuple[F64, F64]]:
+    """Noise-free specific force and angular rate in each segment frame on a uniform grid ``t``.
+
+    Returns ``{location: (f_seg_m_s2 (n, 3), w_seg_rad_s (n, 3))}``. §5.6: ω_S = (ψ̇ sinθ,
+    ψ̇ cosθ, θ̇), f_S = Rz(θ)ᵀ(a + g e_y) with a expressed in the turning progression frame.
+    """
+    dt = float(t[1] - t[0])
+    ev = evaluate(model, body, sup, t)
+    hip = ev.pelvis
+    w_r = ev.w_right
+    cache = {s: (ev[s], leg_points(body, ev[s])) for s in Side}
+    lat = {Side.RIGHT: 1.0, Side.LEFT: -1.0}
+
+    def at3(xy: F64, z: float | F64) -> F64:
+        return np.column_stack([xy[:, 0], xy[:, 1], np.broadcast_to(z, xy[:, 0].shape)])
+
+    # turning pivot: blended stance ankle
+    piv = w_r[:, None] * at3(hip + cache[Side.RIGHT][1]["ankle"], body.hip_half_width_m)
+    piv += (1.0 - w_r[:, None]) * at3(hip + cache[Side.LEFT][1]["ankle"], -body.hip_half_width_m)
+    _, dpsi, ddpsi = model.heading(t)
+    turning = bool(np.any(dpsi != 0.0))
+    dpiv = _grad(piv, dt) if turning else None
+    out: dict[Location, tuple[F64, F64]] = {}
+    for loc in locations:
+        side, seg = loc.side, loc.segment
+        ang, pts = cache[side]
+        th = ang[seg.value]
+        sx, sy, sz = body.sensor_site(loc)
+        if seg is Segment.THIGH:
+            prox = np.zeros_like(hip)
+        elif seg is Segment.SHANK:
+            prox = pts["knee"]
+        else:
+            prox = pts["ankle"]
+        # site (sx anterior, sy proximal) in the segment frame -> progression frame
+        c, s_ = np.cos(th), np.sin(th)
+        pos_xy = hip + prox + np.column_stack([c * sx - s_ * sy, s_ * sx + c * sy])
+        pos = at3(pos_xy, lat[side] * (body.hip_half_width_m + sz))
+        vel = _grad(pos, dt)
+        acc = _grad(vel, dt)
+        if turning:
+            assert dpiv is not None
+            r = pos - piv
+            rdot = vel - dpiv
+            om = np.column_stack([np.zeros_like(dpsi), dpsi, np.zeros_like(dpsi)])
+            dom = np.column_stack([np.zeros_like(dpsi), ddpsi, np.zeros_like(dpsi)])
+            acc = acc + np.cross(om, vel + rdot) + np.cross(dom, r) + np.cross(om, np.cross(om, r))
+        ay = acc[:, 1] + G_M_S2
+        f_seg = np.column_stack([c * acc[:, 0] + s_ * ay, -s_ * acc[:, 0] + c * ay, acc[:, 2]])
+        w_seg = np.column_stack([dpsi * s_, dpsi * c, _grad(th, dt)])
+        out[loc] = (f_seg, w_seg)
+    return out
 
 
 def sample_segment_signals(
@@ -118,7 +204,10 @@ def sample_segment_signals(
                 continue
             f, w = sig[loc]
             ic, amp = impacts[loc]
-            add_impacts(f, t, ic, amp, sc.impact_freq_hz, sc.impact_tau_s)
+            add_impacts(
+                f, t, ic, amp, sc.impact_freq_hz, sc.impact_tau_s,
+                w_seg=w, gyr_rad_s_per_m_s2=sc.impact_gyr_dps_per_g * RAD_PER_DEG / G_M_S2,
+            )  # fmt: skip
             both = sosfiltfilt(sos[loc], np.hstack([f, w]), axis=0)
             vals = CubicSpline(t, both, axis=0)(tt[m0:m1])
             if mounting is not None:  # rows: R.T @ v

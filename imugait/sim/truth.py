@@ -48,7 +48,9 @@ SI_METRICS = (
 
 
 def symmetry_index(x_left: float, x_right: float) -> float:
-    """SI = 200 (X_R - X_L) / (X_R + X_L) in % (Robinson et al. 1987 [R]; §4.1)."""
+    """SI = 200 (X_R - X_L) / (X_R + X_L) in % (Robinson et al. 1987 [R]; §4.1); 0 if both are 0."""
+    if x_right == 0.0 and x_left == 0.0:
+        return 0.0
     return 200.0 * (x_right - x_left) / (x_right + x_left)
 
 

@@ -19,6 +19,7 @@ from imugait.analysis import (
     loading_response_flexion,
     segment_long_axis,
 )
+from imugait.analysis.impact import shock_signal
 from imugait.sim import LEGS_4
 from imugait.types import Location, SampleBlock, Segment, Side
 from imugait.units import DEG_PER_RAD, G_M_S2, RAD_PER_DEG
@@ -55,16 +56,19 @@ def test_synthetic_axis_and_peak_exact(seed: int) -> None:
     assert ax.still_s == pytest.approx(3.0, abs=0.02)
     assert float(ax.axis @ axis) == pytest.approx(1.0, abs=1e-12)
     assert ax.baseline_m_s2 == pytest.approx(G_M_S2, abs=1e-9)
-    m = impact_metrics(
-        blk.t_s, blk.acc_m_s2 @ ax.axis, ics, baseline_m_s2=ax.baseline_m_s2, fs_hz=FS
-    )
+    m = impact_metrics(blk.t_s, blk.acc_m_s2 @ ax.axis, ics, fs_hz=FS)
     axial = blk.acc_m_s2 @ axis - G_M_S2
     for i, ic in enumerate(ics):
-        w = (blk.t_s >= ic) & (blk.t_s <= ic + 0.15)
+        w = (blk.t_s >= ic - 0.05) & (blk.t_s <= ic + 0.10)
         k = int(np.argmax(axial[w]))
-        assert m.peak_m_s2[i] == pytest.approx(axial[w][k], abs=1e-9)
-        assert m.time_to_peak_s[i] == pytest.approx(max(blk.t_s[w][k] - ic, 1 / FS), abs=1e-12)
-        assert m.loading_rate_m_s3[i] == pytest.approx(m.peak_m_s2[i] / m.time_to_peak_s[i])
+        assert m.peak_m_s2[i] == pytest.approx(axial[w][k] - axial[w].min(), abs=1e-9)
+        assert m.time_to_peak_s[i] == pytest.approx(blk.t_s[w][k] - ic, abs=1e-12)
+        slope = np.diff(axial[w]) * FS
+        assert m.loading_rate_m_s3[i] == pytest.approx(slope.max(), rel=1e-9)
+    # The shock signal removes gravity and keeps the transient: peaks equal the raw amplitudes.
+    hp = shock_signal(blk.t_s, blk.acc_m_s2 @ ax.axis, fs_hz=FS)
+    mh = impact_metrics(blk.t_s, hp, ics, fs_hz=FS)
+    np.testing.assert_allclose(mh.peak_m_s2, m.peak_m_s2, rtol=0.2)
     # A window running past the end of the data is NaN, not a partial peak.
     late = impact_metrics(blk.t_s, axial, np.array([blk.t_s[-1] - 0.05]), fs_hz=FS)
     assert math.isnan(late.peak_m_s2[0])
@@ -113,10 +117,9 @@ def test_impact_from_sensors_right_antalgic(right_antalgic: Case) -> None:
 def test_impact_only_asymmetry(rho: float, lo: float, hi: float) -> None:
     """Impact amplitude reduced on the right only (no kinematic change, §5.10.3).
 
-    Measured at 100 Hz: SI -10.5 % for an injected amplitude SI of -36.8 %: the peak in
-    0-150 ms also holds the smooth axial acceleration at IC (~6 m/s^2), which is the same on
-    both sides and dilutes the SI. The sign and CI are right; the magnitude is not the
-    amplitude SI.
+    Measured at 100 Hz: shock SI about -12 % for an injected amplitude SI of -36.8 %: the 20 Hz
+    transient is under-sampled and mixes with the kinematics above 8 Hz, equal on both sides,
+    which dilutes the SI. The sign and CI are right; the magnitude is not the amplitude SI.
     """
     case = make_case("healthy", asym_side=Side.RIGHT, asym_impact_rho=rho, duration_s=60.0, seed=11)
     table, _ = _sensor_table(case)

@@ -89,14 +89,16 @@ def test_large_mounting_error_mixed_rates_and_short_person() -> None:
 
 def test_impact_is_visible_on_the_shank(clean_sim: Simulation) -> None:
     x = clean_sim.sensor(Location.RIGHT_SHANK)
+    quiet = simulate(clean_sim.scenario.with_(impact_shank_g=0.0, locations=(x.location,)))
     tab = clean_sim.truth.stride_table(Side.RIGHT)
-    ax = x.acc_clean_m_s2 @ x.mounting_R.T  # segment frame
+    # the impact alone: same kinematics without it, segment frame long axis
+    d = ((x.acc_clean_m_s2 - quiet.sensors[0].acc_clean_m_s2) @ x.mounting_R.T)[:, 1]
     for ic, amp in zip(tab["ic_t_s"], tab["impact_shank_m_s2"], strict=True):
         m = (x.true_t_s >= ic) & (x.true_t_s < ic + 0.05)
-        near = (x.true_t_s >= ic - 0.1) & (x.true_t_s < ic)
-        # long-axis swing within 50 ms after IC exceeds the pre-IC level by about the amplitude
-        rise = np.ptp(ax[m, 1]) - np.ptp(ax[near, 1]) * 0.5
-        assert rise > 0.3 * amp
+        pre = (x.true_t_s > ic - 0.8) & (x.true_t_s < ic - 0.03)
+        # anti-aliased at 40 Hz and sampled at 100 Hz: a good part of the 20 Hz transient remains
+        assert np.max(np.abs(d[m])) > 0.25 * amp
+        assert np.max(np.abs(d[pre])) < 0.05 * amp  # and nothing before IC
 
 
 def test_presets_simulate_briefly() -> None:
