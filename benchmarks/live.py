@@ -61,7 +61,7 @@ class Row:
 
 
 class _First6:
-    """The analysis pipeline on the first six sensors (one per body location)."""
+    """The analysis pipeline on the first sensor of each body location."""
 
     def __init__(self, proc: LiveAnalysis) -> None:
         self.proc = proc
@@ -119,9 +119,10 @@ def run_one(n_sensors: int, seconds: float, out_dir: Path) -> Row:
             cfg = be.session_config(subject_id="BENCH", out=out)
             ru0 = resource.getrusage(resource.RUSAGE_SELF)
             t0 = time.monotonic()
-            proc = LiveAnalysis(
-                [SensorSpec(c.sensor_id, c.location, c.rate_hz) for c in cfg.sensors[:6]]
-            )
+            first: dict[object, SensorSpec] = {}
+            for c in cfg.sensors:  # one sensor per body location
+                first.setdefault(c.location, SensorSpec(c.sensor_id, c.location, c.rate_hz))
+            proc = LiveAnalysis(list(first.values()))
             with _CpuMeter() as meter:
                 res = await run_session(
                     cfg, backend=be, duration_s=seconds, processor=_First6(proc)
@@ -196,7 +197,7 @@ def main() -> None:
         "encode = emulator frame production; latency = notify callback -> on_batch returned; "
         "p99>2s = notifications after the first 2 s (while the sensors connect one at a time, "
         "the first ones' notifications wait for the recording to open). The session runs the "
-        "whole analysis pipeline (clock, strides, knee, hyperextension) on the first six sensors; "
+        "whole analysis pipeline (clock, strides, knee, hyperextension) on one sensor per location; "
         "FC->verdict = session time of the notification that completed a stride's "
         "hyperextension verdict minus that stride's final contact."
     )
