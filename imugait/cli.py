@@ -16,62 +16,6 @@ from imugait.errors import ImugaitError
 Handler = Callable[[argparse.Namespace], int]
 
 
-def _add_simulate(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    from imugait.commands import simulate
-
-    p = sub.add_parser(
-        "simulate",
-        help="simulate a walking session: raw recording + exact ground truth",
-        description=simulate.__doc__,
-    )
-    simulate.configure(p)
-    p.set_defaults(handler=simulate.run)
-
-
-def _add_replay(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    from imugait.commands import replay
-
-    p = sub.add_parser(
-        "replay",
-        help="decode a recording through the live decoders and report what it holds",
-        description=replay.__doc__,
-    )
-    replay.configure(p)
-    p.set_defaults(handler=replay.run)
-
-
-def _add_analyze(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    from imugait.commands import analyze
-
-    p = sub.add_parser(
-        "analyze",
-        help="strides, gait events and knee angle of a recording or samples table",
-        description=analyze.__doc__,
-    )
-    analyze.configure(p)
-    p.set_defaults(handler=analyze.run)
-
-
-def _add_live(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    from imugait.commands import live
-
-    p = sub.add_parser(
-        "live",
-        help="live session: stream sensors, record, analyse as you walk",
-        description=live.__doc__,
-    )
-    live.configure(p)
-    p.set_defaults(handler=live.run)
-
-
-def _add_scan(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    from imugait.commands import scan
-
-    p = sub.add_parser("scan", help="list nearby supported sensors", description=scan.__doc__)
-    scan.configure(p)
-    p.set_defaults(handler=scan.run)
-
-
 def _simple(
     name: str, help_text: str
 ) -> Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None]:
@@ -89,11 +33,11 @@ def _simple(
 
 
 _COMMANDS: list[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None]] = [
-    _add_simulate,
-    _add_replay,
-    _add_analyze,
-    _add_live,
-    _add_scan,
+    _simple("simulate", "simulate a walking session: raw recording + exact ground truth"),
+    _simple("replay", "decode a recording through the live decoders and report what it holds"),
+    _simple("analyze", "strides, events, knee angle, hyperextension and asymmetry of a session"),
+    _simple("live", "live session: stream sensors, record, analyse as you walk"),
+    _simple("scan", "list nearby supported sensors"),
     _simple("calibrate", "knee-angle calibration from a goniometer-measured static pose"),
     _simple(
         "export",

@@ -1,28 +1,5 @@
-"""Shared fixtures: one analysed bundled recording (120 s, left hyperextension)."""
+"""The report tests use the export tests' analysed bundled recording."""
 
-from __future__ import annotations
+from tests.export.conftest import analysis, rec_path, samples
 
-from pathlib import Path
-
-import pytest
-
-from imugait.analyze import SessionAnalysis
-from imugait.types import SampleBlock
-from tests.export._data import RECORDING, analysed
-
-
-@pytest.fixture(scope="session")
-def rec_path() -> Path:
-    if not RECORDING.is_file():
-        pytest.skip("bundled recording missing (run recordings/regenerate.py)")
-    return RECORDING
-
-
-@pytest.fixture(scope="session")
-def analysis(rec_path: Path) -> SessionAnalysis:
-    return analysed()[0]
-
-
-@pytest.fixture(scope="session")
-def samples(rec_path: Path) -> list[SampleBlock]:
-    return analysed()[1]
+__all__ = ["analysis", "rec_path", "samples"]
