@@ -1,3 +1,4 @@
+# ruff: noqa: E402  (BLAS thread settings must precede the numpy import)
 """Benchmark of ``imugait batch``: N simulated sessions exported serially vs on a local
 dask cluster of 2 worker processes (cluster start-up included in the parallel time).
 
@@ -5,6 +6,12 @@ Run: .venv/bin/python benchmarks/batch.py [--n 50] [--duration-s 30] [--workers 
 """
 
 from __future__ import annotations
+
+import os
+
+# single-threaded BLAS in this process too, so that serial and parallel runs compare like for like
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
 
 import argparse
 import os
