@@ -126,7 +126,7 @@ def main() -> None:
                 str(args.hours),
             )
             print(
-                f"gaitmap BarthDtw+Rampp:     {peer['seconds']:.2f} s wall "
+                f"gaitmap BarthDtw+Rampp:     {peer['seconds']:.2f} s CPU "
                 f"({rt / peer['seconds']:.0f}x real time), peak RSS {peer['peak_rss_mb']:.0f} MB"
             )
             print(
