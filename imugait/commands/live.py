@@ -49,6 +49,12 @@ def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--subject", default="S01", help="subject id (with --backend sim)")
     p.add_argument("--no-ui", action="store_true", help="plain log lines instead of the live view")
     p.add_argument(
+        "--export",
+        type=Path,
+        metavar="DATASET",
+        help="when the session ends, export it into this Parquet dataset",
+    )
+    p.add_argument(
         "--calibration",
         type=Path,
         help="knee calibration (CAL.json from `imugait calibrate`) for this mounting",
@@ -147,6 +153,14 @@ async def _main(config: Any, backend: Any, args: argparse.Namespace, cal: dict[s
     from imugait.commands.analyze import verdict_lines
 
     res = analyze_path(result.path)
+    if args.export is not None:
+        from imugait.export import export_path
+
+        exported = export_path(result.path, args.export, analysis=res)
+        print(
+            f"exported subject {exported.subject_id} session {exported.session_id} "
+            f"to {args.export} ({exported.rows.get('strides', 0)} strides)"
+        )
     print(f"session summary ({result.path}):")
     for line in verdict_lines(res):
         print("  " + line)

@@ -46,3 +46,33 @@ def test_live_strides_and_flags_equal_offline_analysis(tmp_path: Path) -> None:
     )
     assert live_flags == off_flags
     assert any(f[2] for f in live_flags)  # the left hyperextension shows up live
+
+
+@pytest.mark.slow
+def test_cli_live_sim_records_summarises_and_exports(tmp_path: Path) -> None:
+    from imugait.cli import main
+    from imugait.export import read_table
+
+    out, ds = tmp_path / "s.imurec", tmp_path / "dataset"
+    rc = main(
+        [
+            "live",
+            "--backend",
+            "sim",
+            "--scenario",
+            "healthy",
+            "--duration",
+            "10",
+            "--no-ui",
+            "--out",
+            str(out),
+            "--export",
+            str(ds),
+            "--subject",
+            "S07",
+        ]
+    )
+    assert rc == 0
+    assert out.is_file()
+    sessions = read_table(ds, "sessions")
+    assert sessions.column("subject_id").to_pylist() == ["S07"]
