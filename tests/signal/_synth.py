@@ -91,18 +91,7 @@ def cat_batches(batches: list[FrameBatch]) -> FrameBatch:
 
 def frames(batch: FrameBatch, lo: int, hi: int) -> FrameBatch:
     """Frames ``[lo, hi)`` of a batch as a new batch."""
-    ends = np.append(batch.frame_start, batch.n_samples)
-    a, b = int(ends[lo]), int(ends[hi])
-    return FrameBatch(
-        host_t_s=batch.host_t_s[lo:hi],
-        seq=batch.seq[lo:hi],
-        frame_start=batch.frame_start[lo:hi] - a,
-        sensor_t_s=batch.sensor_t_s[a:b],
-        acc_m_s2=batch.acc_m_s2[a:b],
-        gyr_rad_s=batch.gyr_rad_s[a:b],
-        seq_modulo=batch.seq_modulo,
-        sensor_t_wrap_s=batch.sensor_t_wrap_s,
-    )
+    return batch.take(lo, hi)
 
 
 def split(batch: FrameBatch, cuts: list[int]) -> list[FrameBatch]:
