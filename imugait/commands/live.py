@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import signal
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +45,7 @@ def configure(p: argparse.ArgumentParser) -> None:
         "-o",
         type=Path,
         help="recording to write (default from the config, "
-        "or recordings-live/<subject>-<time>.imurec)",
+        "or recordings-live/<subject>-<scenario>-<time>.imurec with --backend sim)",
     )
     p.add_argument("--subject", default="S01", help="subject id (with --backend sim)")
     p.add_argument("--no-ui", action="store_true", help="plain log lines instead of the live view")
@@ -82,7 +83,8 @@ def _sim_config(args: argparse.Namespace) -> tuple[Any, Any, dict[str, Any]]:
         )
         for i, s in enumerate(sim.sensors)
     )
-    out = args.out or Path("recordings-live") / f"{args.subject}-{args.scenario}.imurec"
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    out = args.out or Path("recordings-live") / f"{args.subject}-{args.scenario}-{stamp}.imurec"
     # the simulated clinician measures the standing knee angle during the first seconds
     from imugait.sim.record import pose_calibration
 
