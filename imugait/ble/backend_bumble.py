@@ -299,10 +299,10 @@ class BumbleClient(BaseBleakClient):
         self._conn = None
 
     async def pair(self, *args: Any, **kwargs: Any) -> None:
-        raise NotImplementedError("pairing is not supported by the bumble backend")
+        raise BleakError("pairing is not supported by the bumble backend (sensors need none)")
 
     async def unpair(self) -> None:
-        raise NotImplementedError("pairing is not supported by the bumble backend")
+        raise BleakError("pairing is not supported by the bumble backend (sensors need none)")
 
     def _require_connection(self) -> None:
         if self._conn is None:
