@@ -65,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
         )
     console.print(table)
     for line in verdict_lines(res):
-        console.print(line)
+        console.print(line, markup=False, highlight=False)
     for w in res.warnings:
         print(f"imugait analyze: warning: {w}", file=sys.stderr)
     console.print(f"wrote {', '.join(str(p) for p in paths.values())}")
