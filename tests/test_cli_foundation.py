@@ -154,3 +154,18 @@ def test_simulated_recordings_are_byte_reproducible(tmp_path: Path) -> None:
     write_simulation(simulate(sc), b)
     assert a.read_bytes() == b.read_bytes()
     assert truth_path(a).read_bytes() == truth_path(b).read_bytes()
+
+
+def test_analyze_samples_table_says_when_the_knee_is_uncalibrated(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from imugait.ingest.samples_table import write_samples_table
+
+    sim = simulate(PRESETS["healthy"].with_(duration_s=20.0, stand_start_s=2.0))
+    table = tmp_path / "walk.csv"
+    write_samples_table([s.block() for s in sim.sensors], table)
+    assert main(["analyze", str(table), "--out", str(tmp_path / "out")]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "knee angle uncalibrated" in out
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert summary["hyperextension"]["left"]["calibrated"] is False
