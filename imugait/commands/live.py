@@ -64,32 +64,19 @@ def configure(p: argparse.ArgumentParser) -> None:
 
 
 def _sim_config(args: argparse.Namespace) -> tuple[Any, Any, dict[str, Any]]:
-    from imugait.ble import SensorConfig, SessionConfig, sim_backend
-    from imugait.ble.backends import sim_sensor_name
-    from imugait.ingest.protocols.reference import PROTOCOL_NAME
+    from imugait.ble import sim_backend
     from imugait.sim import PRESETS, simulate
+    from imugait.sim.record import pose_calibration
 
     dur = args.duration or 60.0
     sc = PRESETS[args.scenario].with_(duration_s=max(dur + 5.0, 20.0), fs_hz=args.rate)
     sim = simulate(sc)
     backend = sim_backend(simulation=sim)
-    sensors = tuple(
-        SensorConfig(
-            sensor_id=s.sensor_id,
-            location=s.location,
-            protocol=PROTOCOL_NAME,
-            rate_hz=s.fs_hz,
-            name=sim_sensor_name(i),
-        )
-        for i, s in enumerate(sim.sensors)
-    )
     stamp = time.strftime("%Y%m%d-%H%M%S")
     out = args.out or Path("recordings-live") / f"{args.subject}-{args.scenario}-{stamp}.imurec"
     # the simulated clinician measures the standing knee angle during the first seconds
-    from imugait.sim.record import pose_calibration
-
     cal = pose_calibration(sim)
-    return SessionConfig(subject_id=args.subject, out=out, sensors=sensors), backend, cal
+    return backend.session_config(subject_id=args.subject, out=out), backend, cal
 
 
 def run(args: argparse.Namespace) -> int:

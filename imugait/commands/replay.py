@@ -17,8 +17,8 @@ from pathlib import Path
 import numpy as np
 
 from imugait.ingest.recording import Recording, read_recording
-from imugait.ingest.replay import decode_recording, iter_paced
-from imugait.signal.clock import SensorClock
+from imugait.ingest.replay import decode_recording, iter_paced, nominal_fs_hz
+from imugait.signal import SensorClock, find_gaps
 from imugait.types import FrameBatch, SampleBlock
 
 
@@ -64,23 +64,18 @@ def _summarise(
 ) -> SensorReport:
     entry = rec.header.sensor(sensor_id)
     st = clock.stats
-    gaps, gap_s = 0, 0.0
-    for a, b in zip(blocks[:-1], blocks[1:], strict=True):
-        if b.first_seq != a.first_seq + a.n:
-            gaps += 1
-            gap_s += float(b.t_s[0] - a.t_s[-1])
+    gaps = find_gaps(blocks)
     if blocks:
         t0, t1 = float(blocks[0].t_s[0]), float(blocks[-1].t_s[-1])
         span_samples = blocks[-1].first_seq + blocks[-1].n - 1 - blocks[0].first_seq
         rate = span_samples / (t1 - t0) if t1 > t0 else float("nan")
     else:
         t0 = t1 = rate = float("nan")
-    odr = entry.config.get("odr_hz", float("nan"))
     return SensorReport(
         sensor=sensor_id,
         location=entry.location.value,
         protocol=entry.protocol,
-        nominal_hz=float(odr) if isinstance(odr, int | float) else float("nan"),
+        nominal_hz=nominal_fs_hz(entry, float("nan")),
         notifications=n_notes,
         bad_notifications=n_bad,
         frames=st.frames,
@@ -88,8 +83,8 @@ def _summarise(
         lost_frames=st.lost_frames,
         lost_samples=st.lost_samples,
         rate_hz=rate,
-        gaps=gaps,
-        gap_s=gap_s,
+        gaps=len(gaps),
+        gap_s=sum(g.end_s - g.start_s for g in gaps),
         first_t_s=t0,
         last_t_s=t1,
     )
@@ -97,9 +92,7 @@ def _summarise(
 
 def _clock_for(rec: Recording, sensor_id: str) -> SensorClock:
     entry = rec.header.sensor(sensor_id)
-    odr = entry.config.get("odr_hz")
-    fs = float(odr) if isinstance(odr, int | float) else 100.0
-    return SensorClock(sensor=sensor_id, location=entry.location, fs_hz=fs)
+    return SensorClock(sensor=sensor_id, location=entry.location, fs_hz=nominal_fs_hz(entry, 100.0))
 
 
 def replay_report(

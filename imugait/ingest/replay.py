@@ -41,8 +41,13 @@ class DecodedSensor:
     @property
     def nominal_fs_hz(self) -> float:
         """The sensor's configured output data rate, Hz (from the recording header)."""
-        v = self.entry.config.get("odr_hz", 0.0)
-        return float(v) if isinstance(v, int | float) else 0.0
+        return nominal_fs_hz(self.entry)
+
+
+def nominal_fs_hz(entry: SensorEntry, default: float = 0.0) -> float:
+    """A header sensor entry's configured output data rate, Hz (``default`` if absent)."""
+    v = entry.config.get("odr_hz")
+    return float(v) if isinstance(v, int | float) else default
 
 
 def _bulk_reference(

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from imugait.types import Side
+from tests.kinematics._bench import load_knee_bench
 
 REPO = Path(__file__).resolve().parents[2]
 DATA = REPO / ".." / "shared" / "data" / "neura_sparse_sample_gaittoolbox"
@@ -20,14 +20,7 @@ pytestmark = pytest.mark.realdata
 def bench():  # type: ignore[no-untyped-def]
     if not (DATA / "vicon" / "S02-Trial-Walk-1.csv").exists():
         pytest.skip("NeuRA sample data not available")
-    spec = importlib.util.spec_from_file_location(
-        "knee_realdata", REPO / "benchmarks" / "knee_realdata.py"
-    )
-    assert spec is not None
-    assert spec.loader is not None
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_knee_bench()
 
 
 @pytest.mark.parametrize("side", [Side.LEFT, Side.RIGHT])

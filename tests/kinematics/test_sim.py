@@ -2,26 +2,19 @@
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 from types import ModuleType
 
 import pytest
+
+from tests.kinematics._bench import load_knee_bench
 
 REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
 def bench() -> ModuleType:
-    pytest.importorskip("imugait.sim")
-    spec = importlib.util.spec_from_file_location(
-        "knee_bench", REPO / "benchmarks" / "knee_realdata.py"
-    )
-    assert spec is not None
-    assert spec.loader is not None
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_knee_bench()
 
 
 @pytest.mark.parametrize("preset", ["healthy", "left_hyperextension"])
