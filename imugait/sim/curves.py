@@ -6,7 +6,8 @@ IC at ``q = 0``, reference toe-off at ``q = P_TO_REF``) and return radians.
 Sources (see ``docs/biomechanics.md``):
 
 - knee: 6-harmonic Fourier fit (§5.2) of the Schwartz, Rozumalski & Trost 2008 mean knee flexion
-  (J Biomech 41:1639-1650);
+  (J Biomech 41:1639-1650), its timing near IC warped so that the terminal-swing minimum falls at
+  IC as measured in single strides (:func:`knee_ic_warp`);
 - hip and ankle: periodic cubic splines through the §5.2 key points (textbook-shaped, Perry &
   Burnfield 2010 / Winter 2009 [R]); the hip points at 10 % and 30 % GC are lowered from 28° and
   10° to 26° and 6° [E], which halves the pelvis speed fluctuation of the stance chain. In
@@ -65,13 +66,49 @@ _ANKLE_SPLINE = CubicSpline(
 _HIP_MEAN_RAD = float(_HIP_SPLINE.integrate(0.0, 1.0))
 
 
-def knee_ref(q: F64) -> F64:
-    """Normative knee flexion (rad, flexion positive), Fourier fit of Schwartz et al. 2008."""
+def _knee_fourier_deg(q: F64) -> F64:
     x = 2.0 * math.pi * np.asarray(q, dtype=np.float64)
     out = np.full_like(x, _KNEE_A0)
     for k, (a, b) in enumerate(zip(_KNEE_A, _KNEE_B, strict=True), start=1):
         out += a * np.cos(k * x) + b * np.sin(k * x)
-    return out * RAD_PER_DEG
+    return out
+
+
+def _fourier_min_phase() -> float:
+    q = np.linspace(0.90, 1.05, 15001)
+    return float(q[int(np.argmin(_knee_fourier_deg(q)))]) - 1.0
+
+
+#: Phase of the Fourier curve's terminal-swing knee minimum, relative to IC (about -0.023).
+KNEE_MIN_SHIFT = _fourier_min_phase()
+#: Half width of the IC timing warp of the knee curve (phase).
+KNEE_WARP_HALF = 0.15
+
+
+def knee_ic_warp(q: F64) -> F64:
+    """Phase warp that puts the knee curve's terminal-swing minimum exactly at IC.
+
+    ``q - KNEE_MIN_SHIFT * b(q)`` with ``b`` a C2 bump (1 at IC, 0 with zero slope and curvature
+    at ± ``KNEE_WARP_HALF``), so the warp is the identity outside the IC region and monotone
+    (``|shift| * max|b'| ~ 0.2 < 1``). Why: time-normalised mean curves smear the sharp
+    terminal-swing extension, and the 6-harmonic fit of the Schwartz 2008 mean puts the knee
+    minimum 2.3 % GC *before* IC, flexing at ~90 deg/s at IC. Individual strides do not: in the
+    NeuRA Vicon sample (``../shared/data``, 11 strides, both legs) the knee minimum falls 0-20 ms
+    after the foot-pitch maximum (heel strike; on gaitmap's example the foot-gyro zero crossing is
+    +1-3 ms from the motion-capture IC) with the knee rate near 0 at IC, and the shank's forward
+    rotation ends with it (Aminian 2002; Greene 2010: the shank rate turns negative at IC).
+    Values are unchanged; only their timing near IC moves (by at most 25 ms at 1 s strides).
+    """
+    x = np.mod(np.asarray(q, dtype=np.float64) + 0.5, 1.0) - 0.5  # IC at 0, range [-0.5, 0.5)
+    u = np.clip(np.abs(x) / KNEE_WARP_HALF, 0.0, 1.0)
+    bump = np.where(u < 1.0, (0.5 * (1.0 + np.cos(math.pi * u))) ** 2, 0.0)
+    return np.asarray(q + KNEE_MIN_SHIFT * bump, dtype=np.float64)
+
+
+def knee_ref(q: F64) -> F64:
+    """Normative knee flexion (rad, flexion positive): the Fourier fit of Schwartz et al. 2008
+    (§5.2), with its terminal-swing minimum moved to IC by :func:`knee_ic_warp`."""
+    return _knee_fourier_deg(knee_ic_warp(q)) * RAD_PER_DEG
 
 
 def hip_ref(q: F64, *, scale: float = 1.0) -> F64:
@@ -100,6 +137,7 @@ def raised_cosine_window(q: F64, p1: float, p2: float, p3: float, p4: float) -> 
 def _chain_pitch(q: F64, hip_scale: float, tilt_rad: float) -> F64:
     chain = thigh_ref(q, hip_scale=hip_scale, tilt_rad=tilt_rad) - knee_ref(q) + ankle_ref(q)
     return np.asarray(chain + SWING_DORSI_RAD * raised_cosine_window(q, *SWING_DORSI_P))
+
 
 
 def foot_flat_window(

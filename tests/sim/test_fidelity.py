@@ -64,17 +64,21 @@ def test_other_legs_knee_does_not_jolt_the_contralateral_shank(base: Scenario) -
 
 @pytest.mark.parametrize("speed", [0.8, 1.3, 1.8])
 def test_pelvis_forward_motion_is_smooth(base: Scenario, speed: float) -> None:
-    """Forward pelvis acceleration within ±4.5 m/s² [±5, ±9, ±20 m/s² at 0.8, 1.3, 1.8 m/s].
+    """Forward pelvis acceleration within ±5 m/s² [±5, ±9, ±20 m/s² at 0.8, 1.3, 1.8 m/s].
 
     Real pelvis (NeuRA Vicon, 1.16 m/s): -3.3..+2.6 m/s² forward, -1.3..+3.0 m/s² vertical.
+    Since the knee minimum was moved to IC (``curves.knee_ic_warp``, which matches the measured
+    IC timing of shank and heel) the maxima are 3.4/4.5/4.9 m/s² and the forward-velocity
+    range 1.02 x the speed at 0.8 m/s (before: 2.9/3.8/3.9 m/s², 0.89 x). Both are still well
+    above real pelvis motion (a known limit of the planar chain without pelvic rotation).
     """
     run = _run(base.with_(speed_m_s=speed, duration_s=16.0), ())
     t, hip = run["t"], run["ev"].pelvis
     steady = (run["ev"][Side.LEFT]["amp"] >= 1.0) & (run["ev"][Side.RIGHT]["amp"] >= 1.0)
     v = np.gradient(hip, t, axis=0)
     a = np.gradient(v, t, axis=0)
-    assert np.max(np.abs(a[steady, 0])) < 4.5
-    assert np.ptp(v[steady, 0]) < 0.95 * speed
+    assert np.max(np.abs(a[steady, 0])) < 5.0
+    assert np.ptp(v[steady, 0]) < 1.1 * speed
     if speed <= 1.3:  # the double-support bottom-out grows with speed (documented)
         assert np.max(np.abs(a[steady, 1])) < 8.0
 
@@ -189,3 +193,26 @@ def test_truth_angles_are_the_final_kinematics(clean_sim: Simulation) -> None:
         np.testing.assert_allclose(
             tr.signal(s, "knee_flexion_deg")[1], np.degrees(model.angles(t, s)["knee"]), atol=1e-9
         )
+
+
+@pytest.mark.parametrize("speed", [1.0, 1.3, 1.8])
+def test_knee_minimum_and_shank_turn_at_ic(base: Scenario, speed: float) -> None:
+    """The knee is at its terminal-swing minimum at IC and the shank's forward rotation ends there.
+
+    Measured: NeuRA Vicon (10 of 11 strides) knee minimum 0-20 ms after heel strike, shank rate
+    zero crossing 0-10 ms after it. [Fourier mean curve as is: knee minimum 25 ms before IC,
+    shank zero crossing 28-49 ms before IC, knee flexing at 90 deg/s at IC.]
+    """
+    run = _run(base.with_(speed_m_s=speed, duration_s=16.0), ())
+    t = run["t"]
+    for s in Side:
+        leg = run["ev"][s]
+        w_shank = np.gradient(leg["shank"], t)
+        w_knee = np.gradient(leg["knee"], t)
+        for a in _steady_ic(run, s):
+            i = round(a * 1000)
+            assert abs(w_knee[i]) < np.radians(2.0)
+            win = slice(i - 120, i + 30)
+            k = np.flatnonzero((w_shank[win][:-1] > 0) & (w_shank[win][1:] <= 0))
+            assert len(k) == 1
+            assert abs(t[win][k[0]] - a) < 0.015
