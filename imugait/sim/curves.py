@@ -139,7 +139,6 @@ def _chain_pitch(q: F64, hip_scale: float, tilt_rad: float) -> F64:
     return np.asarray(chain + SWING_DORSI_RAD * raised_cosine_window(q, *SWING_DORSI_P))
 
 
-
 def foot_flat_window(
     hip_scale: float = 1.0, tilt_rad: float = PELVIC_TILT_RAD
 ) -> tuple[float, float, float, float]:
