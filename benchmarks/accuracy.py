@@ -330,10 +330,16 @@ def gaitmap_ours() -> dict[str, Any] | None:
         t_run += time.perf_counter() - t
         ref = ev[ev["foot"] == side]
         ic_det = np.unique([x for st in strides for x in (st.ic_t_s, st.end_t_s)])
+        fc_det = np.array([st.fc_t_s for st in strides])
+        # Reference: every mocap IC (each stride's ic and pre_ic). Detections are scored within
+        # the span the reference covers, +-0.1 s (the same rule for gaitmap's own pipeline in
+        # gaitmap_peer.py): steps before the first and after the last mocap stride are not errors.
+        ref_ic = np.unique(np.concatenate([ref["ic"].to_numpy(), ref["pre_ic"].to_numpy()])) / fs
+        lo, hi = float(ref_ic.min()) - 0.1, float(ref_ic.max()) + 0.1
         out[side] = {
-            "ic": dataclasses.asdict(score_events(ref["ic"].to_numpy() / fs, ic_det)),
+            "ic": dataclasses.asdict(score_events(ref_ic, ic_det[(ic_det >= lo) & (ic_det <= hi)])),
             "tc": dataclasses.asdict(
-                score_events(ref["tc"].to_numpy() / fs, [st.fc_t_s for st in strides])
+                score_events(ref["tc"].to_numpy() / fs, fc_det[(fc_det >= lo) & (fc_det <= hi)])
             ),
         }
     out["seconds"] = t_run

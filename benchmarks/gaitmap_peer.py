@@ -86,9 +86,15 @@ def main() -> None:
         ev = events[f"{side}_sensor"]
         r = ref[ref["foot"] == side]
         ic_det = np.unique(ev["ic"].to_numpy(dtype=float)) / FS
+        tc_det = ev["tc"].to_numpy(dtype=float) / FS
+        # Every mocap IC (each stride's ic and pre_ic); detections scored only within the span
+        # the reference covers (the same rule as benchmarks/accuracy.py applies to ours).
+        ref_ic = np.unique(np.concatenate([r["ic"].to_numpy(), r["pre_ic"].to_numpy()])) / FS
+        ref_tc = r["tc"].to_numpy() / FS
+        lo, hi = ref_ic.min() - 0.1, ref_ic.max() + 0.1
         out[side] = {
-            "ic": score(r["ic"].to_numpy() / FS, ic_det),
-            "tc": score(r["tc"].to_numpy() / FS, ev["tc"].to_numpy(dtype=float) / FS),
+            "ic": score(ref_ic, ic_det[(ic_det >= lo) & (ic_det <= hi)]),
+            "tc": score(ref_tc, tc_det[(tc_det >= lo) & (tc_det <= hi)]),
             "strides": len(ev),
         }
     print(json.dumps(out))

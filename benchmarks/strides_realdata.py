@@ -59,7 +59,7 @@ def gaitmap_eval() -> None:
             e = ev[ev.foot == side]
             ref_ic = np.unique(np.concatenate([e.ic, e.pre_ic])) / FS_GAITMAP
             ref_tc = np.unique(e.tc) / FS_GAITMAP
-            lo, hi = e.start.min() / FS_GAITMAP, e.end.max() / FS_GAITMAP
+            lo, hi = ref_ic.min() - 0.1, ref_ic.max() + 0.1  # the span the reference covers
             strides = run(block)
             ic, fc = stride_events(strides)
             ic = ic[(ic >= lo) & (ic <= hi)]
