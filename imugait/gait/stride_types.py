@@ -64,5 +64,7 @@ class _Segment:
     last_omega: float = 0.0
     ms_next: int = 0
     pending: list[int] = field(default_factory=list)
+    last_ms: int | None = None  # absolute index of the last accepted mid-swing
+    last_ms_amp: float = 0.0
     prev_ic: float | None = None  # fractional absolute index of the IC that opens the next stride
     emitted: int = 0

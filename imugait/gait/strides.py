@@ -340,9 +340,21 @@ class StrideDetector:
             thr = self.ms_min_rad_s
             if self._amps:
                 thr = max(thr, self.ms_rel * float(np.median(np.asarray(self._amps))))
-            if amp > thr:
-                seg.pending.append(k + base)
-                self._amps.append(amp)
+            if amp <= thr:
+                continue
+            # One mid-swing per stride: a smaller peak less than min_stride_s after the last
+            # accepted one is not a new swing (e.g. the forward shank rotation of an early-stance
+            # knee snap-back in recurvatum gait); Salarian 2004 likewise imposes a minimum peak
+            # distance.
+            if (
+                seg.last_ms is not None
+                and k + base - seg.last_ms < self.min_stride_s * fs
+                and amp < seg.last_ms_amp
+            ):
+                continue
+            seg.pending.append(k + base)
+            seg.last_ms, seg.last_ms_amp = k + base, amp
+            self._amps.append(amp)
         seg.ms_next = max(seg.ms_next, hi)
         # 2. IC after / FC before each mid-swing, in order; a stride closes at each IC.
         out: list[Stride] = []

@@ -381,3 +381,42 @@ def test_simulator_steady_strides_both_shanks() -> None:
         fc = score_events(truth["fc_t_s"], [s.fc_t_s for s in strides])
         assert abs(fc.bias_s) < 0.02
         assert fc.sd_s < 0.01
+
+
+def test_early_stance_bump_is_not_a_second_mid_swing() -> None:
+    """A forward shank rotation in early stance (recurvatum snap-back) must not split strides."""
+    block, ic, _ = synth(walk_s=30.0, stride_s=1.2, seed=4)
+    # Add a 3 rad/s (60 % of the swing peak) bump 0.25 s after every IC.
+    t = block.t_s
+    bump = np.zeros_like(t)
+    for a in ic[:-1]:
+        bump += 3.0 * np.exp(-(((t - a - 0.25) / 0.08) ** 2))
+    gyr = block.gyr_rad_s.copy()
+    gyr[:, 2] += bump
+    bumped = SampleBlock(
+        sensor=block.sensor,
+        location=block.location,
+        t_s=t,
+        acc_m_s2=block.acc_m_s2,
+        gyr_rad_s=gyr,
+        fs_hz=block.fs_hz,
+    )
+    strides, det = run(bumped)
+    s = score_events(ic, events(strides)[0])
+    assert s.sensitivity >= 0.95
+    assert s.precision == 1.0
+    assert abs(s.bias_s) < 0.02
+    assert det.rejected.get("stride_time", 0) == 0
+
+
+def test_simulator_paretic_recurvatum_left_shank() -> None:
+    """Left paretic recurvatum (knee snaps back in early stance): every steady stride found."""
+    sim_mod = pytest.importorskip("imugait.sim")
+    sc = sim_mod.PRESETS["left_paretic_recurvatum"].with_(duration_s=40.0)
+    sim = sim_mod.simulate(sc)
+    strides, _ = run(sim.sensor(Location.LEFT_SHANK).block())
+    truth = sim.truth.stride_table(Location.LEFT_SHANK.side)
+    steady = truth["steady"] > 0
+    s = score_events(truth["ic_t_s"][steady], [x.ic_t_s for x in strides])
+    assert s.sensitivity == 1.0
+    assert score_events(truth["ic_t_s"], [x.ic_t_s for x in strides]).precision == 1.0
