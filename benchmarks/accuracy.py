@@ -352,8 +352,11 @@ def main() -> None:
     ap.add_argument("--json", type=Path, help="write all results here")
     ap.add_argument("--gaitmap-python", help="python of a venv with gaitmap + gaitmap_mad")
     ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--only", help="run only the scenarios whose name contains this text")
     args = ap.parse_args()
     cases = scenario_matrix(args.quick)
+    if args.only:
+        cases = [c for c in cases if args.only in c.name]
     with ProcessPoolExecutor(args.jobs) as ex:
         results = list(ex.map(evaluate, cases))
     print("## Simulator, end to end (simulate -> recording -> imugait analyze)\n")

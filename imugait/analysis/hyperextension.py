@@ -43,14 +43,17 @@ F64 = NDArray[np.float64]
 Grade = Literal["none", "possible", "definite"]
 Severity = Literal["none", "mild", "moderate", "severe"]
 LegStatus = Literal["insufficient_data", "not_flagged", "flagged"]
+Pattern = Literal["none", "consistent", "intermittent"]
 
 __all__ = [
     "HyperextensionParams",
     "LegHyperextension",
+    "Pattern",
     "StrideHyperextension",
     "severity_band",
     "stride_hyperextension",
     "summarize_leg",
+    "wilson_interval",
 ]
 
 
@@ -247,6 +250,14 @@ class LegHyperextension:
     calibrated: bool
     zero_reliable: bool
     note: str
+    #: ``consistent``: the median stride hyperextends (§1.4 step 3); ``intermittent``: at least
+    #: ``min_positive_frac`` of strides do, but not the median one.
+    pattern: Pattern = "none"
+    #: Median stance minimum of the positive strides only (deg; NaN without any).
+    median_positive_min_deg: float = math.nan
+    #: Wilson 95 % interval of the fraction of positive strides.
+    frac_ci_low: float = math.nan
+    frac_ci_high: float = math.nan
 
     @property
     def flagged(self) -> bool:
@@ -268,6 +279,15 @@ def summarize_leg(
 
     Only ``valid`` strides of ``side`` count. The bootstrap CI of the median θ_min resamples
     strides (``n_boot`` draws, seeded: the same input gives the same CI).
+
+    Two patterns are flagged once at least ``min_positive_frac`` of at least ``min_strides``
+    valid strides are positive: **consistent** (§1.4 step 3: the median θ_min is below -T too;
+    graded possible/definite by step 6, severity by step 4 from that median) and
+    **intermittent** (the median stride does not hyperextend: recurvatum in a minority of
+    strides, or minima hovering at the threshold). §1.4's median criterion guards against "a few
+    artefact strides"; 30 % of strides is not a few, so an intermittent pattern is still
+    reported, always as "possible", with the severity of the positive strides' median minimum
+    and the fraction with its Wilson 95 % interval.
     """
     if min_strides < 1 or not 0 < min_positive_frac <= 1:
         raise ValueError("need min_strides >= 1 and 0 < min_positive_frac <= 1")
@@ -288,16 +308,33 @@ def summarize_leg(
     if n < min_strides:
         status = "insufficient_data"
         notes.append(f"insufficient data: {n} valid strides < {min_strides}")
-    elif frac >= min_positive_frac and median < -params.threshold_deg:
+    elif frac >= min_positive_frac:
         status = "flagged"
     else:
         status = "not_flagged"
+    pos_deg = (
+        np.array([s.knee_min_rad for s in valid if s.positive], dtype=np.float64) * DEG_PER_RAD
+    )
+    pos_median = float(np.median(pos_deg)) if len(pos_deg) else math.nan
+    f_lo, f_hi = wilson_interval(n_pos, n)
     grade: Grade = "none"
     severity: Severity = "none"
-    if status == "flagged":
+    pattern: Pattern = "none"
+    if status == "flagged" and median < -params.threshold_deg:
+        pattern = "consistent"
         severity = severity_band(median, threshold_deg=params.threshold_deg)
         deep = median < -params.threshold_deg - params.margin_deg
         grade = "definite" if deep and calibrated and reliable else "possible"
+    elif status == "flagged":
+        pattern = "intermittent"
+        severity = severity_band(pos_median, threshold_deg=params.threshold_deg)
+        grade = "possible"
+        notes.append(
+            f"intermittent: {n_pos}/{n} strides ({100 * frac:.0f} %, 95% CI "
+            f"{100 * f_lo:.0f}-{100 * f_hi:.0f} %) below -{params.threshold_deg:g} deg "
+            f"(their median minimum {pos_median:.1f} deg), the median stride does not "
+            "hyperextend"
+        )
     if n and not calibrated:
         notes.append(
             "knee angle not calibrated: its zero can be off by a few degrees, "
@@ -320,4 +357,19 @@ def summarize_leg(
         calibrated=calibrated,
         zero_reliable=reliable,
         note="; ".join(notes),
+        pattern=pattern,
+        median_positive_min_deg=pos_median,
+        frac_ci_low=f_lo,
+        frac_ci_high=f_hi,
     )
+
+
+def wilson_interval(k: int, n: int, *, z: float = 1.959964) -> tuple[float, float]:
+    """Wilson score interval of a binomial proportion ``k / n`` (Wilson 1927, JASA 22:209)."""
+    if n <= 0:
+        return math.nan, math.nan
+    p = k / n
+    den = 1.0 + z * z / n
+    centre = (p + z * z / (2 * n)) / den
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / den
+    return max(0.0, centre - half), min(1.0, centre + half)

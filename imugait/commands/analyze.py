@@ -83,6 +83,15 @@ def verdict_lines(res: SessionAnalysis) -> list[str]:
             lines.append(
                 f"{side} knee hyperextension: insufficient data ({leg.n_valid} valid strides){cal}"
             )
+        elif leg.flagged and leg.pattern == "intermittent":
+            lines.append(
+                f"{side} knee HYPEREXTENSION in stance, intermittent ({leg.grade}, "
+                f"{leg.severity}): {leg.n_positive}/{leg.n_valid} strides "
+                f"({100 * leg.frac_positive:.0f}%, 95% CI {100 * leg.frac_ci_low:.0f}-"
+                f"{100 * leg.frac_ci_high:.0f}%) below -5 deg, their median minimum "
+                f"{leg.median_positive_min_deg:.1f} deg; median stance minimum of all strides "
+                f"{leg.median_min_deg:.1f} deg{cal}"
+            )
         elif leg.flagged:
             lines.append(
                 f"{side} knee HYPEREXTENSION in stance ({leg.grade}, {leg.severity}): median stance "

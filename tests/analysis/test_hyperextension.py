@@ -302,3 +302,55 @@ def test_bounded_buffer_live_order(left_hx: Case) -> None:
     got += chk.flush()
     assert sorted(map(_key, got), key=str) == sorted(map(_key, ref), key=str)
     assert max(len(st_.t) for st_ in chk._state.values()) <= 5.0 * FS + 2
+
+
+def _fake(minima_deg: list[float]) -> list[StrideHyperextension]:
+    """Per-stride results with the given stance minima (positive below -5 deg, 100 ms below)."""
+    out = []
+    for i, m in enumerate(minima_deg):
+        pos = m < -5.0
+        out.append(
+            StrideHyperextension(
+                side=Side.LEFT, ic_t_s=float(i), fc_t_s=i + 0.6, end_t_s=i + 1.0, valid=True,
+                knee_min_rad=m * RAD_PER_DEG, below_s=0.1 if pos else 0.0,
+                below_frac=0.2 if pos else 0.0, onset_t_s=math.nan, offset_t_s=math.nan,
+                positive=pos, grade="definite" if m < -7 else ("possible" if pos else "none"),
+                calibrated=True, zero_reliable=True,
+            )
+        )  # fmt: skip
+    return out
+
+
+def test_intermittent_pattern_is_flagged_possible() -> None:
+    """30 % of strides at -11 deg, the rest healthy: flagged, intermittent, never definite."""
+    res = _fake([-11.0] * 12 + [7.0] * 28)
+    leg = summarize_leg(res, side=Side.LEFT)
+    assert leg.status == "flagged"
+    assert leg.pattern == "intermittent"
+    assert leg.grade == "possible"
+    assert leg.severity == "moderate"  # the positive strides' median (-11 deg)
+    assert leg.median_positive_min_deg == pytest.approx(-11.0)
+    assert leg.median_min_deg == pytest.approx(7.0)
+    assert leg.frac_ci_low < 0.30 < leg.frac_ci_high
+    assert "intermittent" in leg.note
+    # below 30 % positive: not flagged
+    low = summarize_leg(_fake([-11.0] * 11 + [7.0] * 29), side=Side.LEFT)
+    assert low.status == "not_flagged"
+    assert low.pattern == "none"
+
+
+def test_consistent_pattern_keeps_the_median_rule() -> None:
+    leg = summarize_leg(_fake([-9.0] * 30 + [3.0] * 10), side=Side.LEFT)
+    assert leg.pattern == "consistent"
+    assert leg.grade == "definite"
+    assert leg.severity == "mild"
+
+
+def test_wilson_interval() -> None:
+    from imugait.analysis.hyperextension import wilson_interval
+
+    lo, hi = wilson_interval(12, 40)
+    assert lo == pytest.approx(0.1806, abs=1e-3)  # standard Wilson score interval for 12/40
+    assert hi == pytest.approx(0.4539, abs=1e-3)
+    assert wilson_interval(0, 10)[0] == 0.0
+    assert all(math.isnan(x) for x in wilson_interval(0, 0))
