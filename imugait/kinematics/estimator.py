@@ -18,6 +18,14 @@ Life cycle (all decisions depend on the data only, never on how it is chunked):
 3. **Fusion**, sample by sample, from the window start onwards. The angular acceleration is a
    central difference, so a sample is final once its successor has arrived (latency 1 sample);
    :meth:`KneeAngleEstimator.flush` finishes the last one.
+4. **Gaps.** A time step longer than 1.5 grid periods is lost data the resampler could not
+   bridge. Nothing is output inside it, and neither the gyro integral nor the angular
+   acceleration crosses it (the knee turns up to ~6 rad/s in swing, so the rotation during a
+   90 ms gap is unknown to within tens of degrees). The angle after it is re-acquired from the
+   accelerometer angle of the first ``reacquire_s`` of the new segment, keeping the gyro bias
+   (``knee_angle.reacquire_state``); those samples are output once that window has arrived
+   (latency ``reacquire_s`` after a gap). A segment shorter than ``reacquire_s / 2`` between
+   two gaps is output as NaN.
 
 Output angles are flexion-positive radians; ``KneeBlock.calibrated`` tells whether the zero comes
 from a goniometer calibration or from the uncalibrated geometric zero (sensor-to-knee lines, see
@@ -43,6 +51,8 @@ from imugait.kinematics.knee_angle import (
     gyro_rate,
     identify_knee_model,
     initial_state,
+    reacquire_state,
+    segment_starts,
 )
 from imugait.types import Location, SampleBlock, Segment, Side
 
@@ -104,6 +114,10 @@ class KneeAngleEstimator:
     fusion_tau_s, mismatch_scale_m_s2
         Time constant of the acc/gyro fusion and the hinge-mismatch scale that down-weights
         acc samples violating the hinge model (``knee_angle.fuse``).
+    reacquire_s
+        After a gap the resampler could not bridge, the angle is re-acquired from the
+        accelerometer angle of this much data (``knee_angle.reacquire_state``) instead of
+        integrating the gyro across the gap; those samples are output once it has arrived.
     """
 
     def __init__(
@@ -120,6 +134,7 @@ class KneeAngleEstimator:
         min_rate_rad_s: float = 0.5,
         fusion_tau_s: float = 1.0,
         mismatch_scale_m_s2: float = 0.5,
+        reacquire_s: float = 0.25,
     ) -> None:
         self.side = Side(side)
         if calibration is not None and calibration.side is not self.side:
@@ -133,6 +148,7 @@ class KneeAngleEstimator:
             ("min_rate_rad_s", min_rate_rad_s),
             ("fusion_tau_s", fusion_tau_s),
             ("mismatch_scale_m_s2", mismatch_scale_m_s2),
+            ("reacquire_s", reacquire_s),
         ):
             if not v > 0:
                 raise ValueError(f"{name} must be positive, got {v}")
@@ -150,6 +166,7 @@ class KneeAngleEstimator:
         self.min_rate_rad_s = min_rate_rad_s
         self.fusion_tau_s = fusion_tau_s
         self.mismatch_scale_m_s2 = mismatch_scale_m_s2
+        self.reacquire_s = reacquire_s
         self._buf = np.empty((0, _NCOL))
         self._buf_start = 0  # global index of _buf[0]
         self._model: KneeModel | None = calibration.model if calibration else None
@@ -159,6 +176,7 @@ class KneeAngleEstimator:
         self._prev: F64 | None = None  # last processed row (for the central difference)
         self._done = False
         self._last_t = -np.inf
+        self._reacquire = False  # re-acquire the angle at the next segment start (after a gap)
 
     @property
     def model(self) -> KneeModel | None:
@@ -241,6 +259,13 @@ class KneeAngleEstimator:
         return out
 
     # ---- internals ---------------------------------------------------------------------------
+    @property
+    def _max_dt_s(self) -> float:
+        """Largest time step inside a gap-free segment (1.5 grid periods: the resampler has
+        already bridged the gaps it can, so any longer step is a gap)."""
+        assert self.fs_hz is not None
+        return 1.5 / self.fs_hz
+
     def _block(self, rows_t: F64, angle: F64) -> KneeBlock:
         m = self._model
         cal = self.calibrated
@@ -330,10 +355,13 @@ class KneeAngleEstimator:
             if self.pose is not None:
                 self._apply_pose(win)
         m = self._model
-        alpha, _ = acc_angle(
-            m, a1, g1, angular_acceleration(g1, t), a2, g2, angular_acceleration(g2, t)
-        )
-        self._state = initial_state(t, gyro_rate(m, g1, g2), alpha)
+        dg1, dg2 = np.empty_like(g1), np.empty_like(g2)
+        starts = segment_starts(t, self._max_dt_s)
+        for i, j in zip(starts, [*starts[1:], len(t)], strict=True):
+            dg1[i:j] = angular_acceleration(g1[i:j], t[i:j])
+            dg2[i:j] = angular_acceleration(g2[i:j], t[i:j])
+        alpha, _ = acc_angle(m, a1, g1, dg1, a2, g2, dg2)
+        self._state = initial_state(t, gyro_rate(m, g1, g2), alpha, max_dt_s=self._max_dt_s)
         return True
 
     def _apply_pose(self, win: F64) -> None:
@@ -369,24 +397,66 @@ class KneeAngleEstimator:
         self._model = cal.model
 
     def _process(self, final: bool) -> tuple[F64, F64]:
-        """Fuse every buffered row that has a successor (all of them when ``final``)."""
-        b = self._buf
-        n_out = len(b) if final else len(b) - 1
-        if n_out <= 0:
+        """Fuse every buffered row that is final (all of them when ``final``).
+
+        A row is final once its successor in the same gap-free segment has arrived (central
+        difference), or once the next row shows a gap after it. After a gap (and at the start
+        of every segment the state was not carried into) the angle is re-acquired from the
+        first ``reacquire_s`` of the new segment (:func:`~.knee_angle.reacquire_state`), so
+        those rows become final only when that window is complete.
+        """
+        out_t: list[F64] = []
+        out_a: list[F64] = []
+        while len(self._buf):
+            if self._reacquire:
+                n_nan = self._reacquire_from_buffer(final)
+                if n_nan is None:
+                    break
+                if n_nan:
+                    out_t.append(self._buf[:n_nan, 0])
+                    out_a.append(np.full(n_nan, np.nan))
+                    self._buf = self._buf[n_nan:]
+                    self._buf_start += n_nan
+                    continue  # still to re-acquire, at the next segment
+            b = self._buf
+            if self._prev is not None and b[0, 0] - self._prev[0] > self._max_dt_s:
+                # a gap before the first buffered row: the gyro cannot bridge it
+                self._prev = None
+                self._reacquire = True
+                continue
+            jumps = np.flatnonzero(np.diff(b[:, 0]) > self._max_dt_s)
+            seg_end = int(jumps[0]) + 1 if len(jumps) else len(b)
+            closed = seg_end < len(b) or final
+            n_out = seg_end if closed else seg_end - 1
+            if n_out <= 0:
+                break
+            t, a = self._fuse_rows(b[:seg_end], n_out)
+            out_t.append(t)
+            out_a.append(a)
+        if not out_t:
             return np.empty(0), np.empty(0)
-        ext = b if self._prev is None else np.vstack([self._prev, b])
+        return np.concatenate(out_t), np.concatenate(out_a)
+
+    def _segment_terms(self, seg: F64, n_out: int) -> tuple[F64, F64, F64]:
+        """Acc angle, hinge mismatch and gyro rate of ``seg[:n_out]`` (``seg`` gap-free,
+        continuing ``self._prev`` when set)."""
+        ext = seg if self._prev is None else np.vstack([self._prev, seg])
         off = 0 if self._prev is None else 1
         t = ext[:, 0]
         dg1 = angular_acceleration(ext[:, 4:7], t)[off : off + n_out]
         dg2 = angular_acceleration(ext[:, 10:13], t)[off : off + n_out]
-        rows = b[:n_out]
+        rows = seg[:n_out]
         m = self._model
         assert m is not None
-        assert self._state is not None
         alpha_acc, mismatch = acc_angle(
             m, rows[:, 1:4], rows[:, 4:7], dg1, rows[:, 7:10], rows[:, 10:13], dg2
         )
-        rate = gyro_rate(m, rows[:, 4:7], rows[:, 10:13])
+        return alpha_acc, mismatch, gyro_rate(m, rows[:, 4:7], rows[:, 10:13])
+
+    def _fuse_rows(self, seg: F64, n_out: int) -> tuple[F64, F64]:
+        alpha_acc, mismatch, rate = self._segment_terms(seg, n_out)
+        assert self._state is not None
+        rows = seg[:n_out]
         angle, self._state = fuse(
             rows[:, 0],
             rate,
@@ -397,6 +467,36 @@ class KneeAngleEstimator:
             mismatch_scale_m_s2=self.mismatch_scale_m_s2,
         )
         self._prev = rows[-1].copy()
-        self._buf = b[n_out:]
+        self._buf = self._buf[n_out:]
         self._buf_start += n_out
         return rows[:, 0], angle
+
+    def _reacquire_from_buffer(self, final: bool) -> int | None:
+        """Re-acquire the angle at the first buffered row (a segment start).
+
+        Returns None when the window has not arrived yet, 0 when done, or the number of rows
+        of a segment too short (< ``reacquire_s / 2``) to re-acquire, to be output as NaN.
+        """
+        b = self._buf
+        t = b[:, 0]
+        jumps = np.flatnonzero(np.diff(t) > self._max_dt_s)
+        seg_end = int(jumps[0]) + 1 if len(jumps) else len(b)
+        n_win = int(np.searchsorted(t[:seg_end], t[0] + self.reacquire_s - 1e-9))
+        if n_win == seg_end and not (seg_end < len(b) or final):
+            return None  # the window (or the row after it) has not arrived yet
+        assert self._state is not None
+        if t[n_win - 1] - t[0] < 0.5 * self.reacquire_s:
+            # a segment too short to re-acquire the angle (the mean of a few acc angles keeps
+            # their phase-dependent error, ~5 deg for one sample): withheld
+            return seg_end
+        alpha_acc, mismatch, rate = self._segment_terms(b[:seg_end], n_win)
+        self._state = reacquire_state(
+            t[:n_win],
+            rate,
+            alpha_acc,
+            mismatch,
+            self._state.bias_rad_s,
+            mismatch_scale_m_s2=self.mismatch_scale_m_s2,
+        )
+        self._reacquire = False
+        return 0

@@ -57,6 +57,8 @@ __all__ = [
     "gyro_rate",
     "identify_knee_model",
     "initial_state",
+    "reacquire_state",
+    "segment_starts",
 ]
 
 #: Sensor-to-knee distance (m, perpendicular to the axis) below which the geometric zero is unusable.
@@ -156,20 +158,77 @@ class FusionState:
     prev_t_s: float
 
 
-def initial_state(t_s: F64, rate_rad_s: F64, alpha_acc_rad: F64) -> FusionState:
-    """Initial angle and bias from a window: least-squares fit ``alpha_acc ~ c + G(t) - b t``.
+def segment_starts(t_s: F64, max_dt_s: float) -> NDArray[np.intp]:
+    """Indices where a new gap-free segment starts: 0 and every ``k`` with ``t[k] - t[k-1] >
+    max_dt_s``."""
+    if len(t_s) == 0:
+        return np.empty(0, dtype=np.intp)
+    return np.concatenate([[0], np.flatnonzero(np.diff(t_s) > max_dt_s) + 1]).astype(np.intp)
 
-    ``G`` is the trapezoidal integral of the gyro rate. The fit gives the angle at ``t_s[0]``
-    (``c``) and the constant relative bias ``b``; the state is positioned *before* the first
-    sample (so that :func:`fuse` starting from it reproduces ``c`` at ``t_s[0]``).
+
+def _segment_integral(t_s: F64, rate_rad_s: F64, starts: NDArray[np.intp]) -> F64:
+    """Trapezoidal integral of the rate restarting at 0 at every segment start (never across
+    a gap, where the rotation is unknown)."""
+    inc = np.concatenate([[0.0], 0.5 * (rate_rad_s[1:] + rate_rad_s[:-1]) * np.diff(t_s)])
+    inc[starts] = 0.0
+    g = np.cumsum(inc)
+    seg = np.cumsum(np.isin(np.arange(len(t_s)), starts)) - 1
+    return np.asarray(g - g[starts][seg], dtype=np.float64)
+
+
+def initial_state(
+    t_s: F64, rate_rad_s: F64, alpha_acc_rad: F64, *, max_dt_s: float = math.inf
+) -> FusionState:
+    """Initial angle and bias from a window: least-squares fit ``alpha_acc ~ c_s + G_s(t) - b t``.
+
+    ``G_s`` is the trapezoidal integral of the gyro rate within each gap-free segment ``s``
+    (consecutive samples at most ``max_dt_s`` apart), ``c_s`` that segment's angle at its start
+    (the rotation during a gap is unknown, so each segment gets its own constant) and ``b`` the
+    constant relative gyro bias shared by all. The state holds the angle at ``t_s[0]``
+    (``c_0``) and is positioned *before* the first sample (so that :func:`fuse` starting from it
+    reproduces ``c_0`` at ``t_s[0]``).
     """
     if len(t_s) < 2:
         return FusionState(float(alpha_acc_rad[0]), 0.0, float(rate_rad_s[0]), float(t_s[0]))
     tt = t_s - t_s[0]
-    g = np.concatenate([[0.0], np.cumsum(0.5 * (rate_rad_s[1:] + rate_rad_s[:-1]) * np.diff(tt))])
-    design = np.column_stack([np.ones_like(tt), -tt])
-    (c, b), *_ = np.linalg.lstsq(design, alpha_acc_rad - g, rcond=None)
-    return FusionState(float(c), float(b), float(rate_rad_s[0]), float(t_s[0]))
+    starts = segment_starts(t_s, max_dt_s)
+    g = _segment_integral(tt, rate_rad_s, starts)
+    seg = np.cumsum(np.isin(np.arange(len(tt)), starts)) - 1
+    design = np.zeros((len(tt), len(starts) + 1))
+    design[np.arange(len(tt)), seg] = 1.0
+    design[:, -1] = -tt
+    coef, *_ = np.linalg.lstsq(design, alpha_acc_rad - g, rcond=None)
+    return FusionState(float(coef[0]), float(coef[-1]), float(rate_rad_s[0]), float(t_s[0]))
+
+
+def reacquire_state(
+    t_s: F64,
+    rate_rad_s: F64,
+    alpha_acc_rad: F64,
+    mismatch_m_s2: F64,
+    bias_rad_s: float,
+    *,
+    mismatch_scale_m_s2: float,
+) -> FusionState:
+    """Angle at ``t_s[0]`` after a gap, from the accelerometer angle of a short gap-free window.
+
+    The gyro cannot bridge a gap (the knee rotates up to ~6 rad/s in swing: 30 deg in 90 ms of
+    lost data), but the accelerometer angle of Seel, Raisch & Schauer (2014, step 4) is an
+    absolute measurement of the angle at every sample. Over the window, ``alpha_acc[k] - G[k]
+    + b t[k]`` (``G`` the gyro integral from ``t_s[0]``, ``b`` the relative bias carried over
+    from before the gap) is an estimate of the angle at ``t_s[0]``; their circular mean,
+    weighted like :func:`fuse` by ``1 / (1 + (mismatch / scale)^2)``, is that angle. The
+    window's gyro integral removes the motion, so a fraction of a stride of acc samples gives
+    an angle as good as the fusion's steady state, instead of the seconds the observer would
+    need to pull a wrong gyro bridge back. Returns the state positioned before ``t_s[0]``.
+    """
+    tt = t_s - t_s[0]
+    g = _segment_integral(tt, rate_rad_s, np.zeros(1, dtype=np.intp))
+    w = 1.0 / (1.0 + (mismatch_m_s2 / mismatch_scale_m_s2) ** 2)
+    d = alpha_acc_rad - g + bias_rad_s * tt
+    c = math.atan2(float(np.sum(w * np.sin(d))), float(np.sum(w * np.cos(d))))
+    c = (c + 0.5 * math.pi) % (2.0 * math.pi) - 0.5 * math.pi  # the branch of acc_angle
+    return FusionState(c, bias_rad_s, float(rate_rad_s[0]), float(t_s[0]))
 
 
 def fuse(

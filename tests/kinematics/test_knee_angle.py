@@ -3,6 +3,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pytest
 
 from imugait.kinematics.knee_angle import FusionState, flexion_sign, fuse
 
@@ -42,3 +43,23 @@ def test_flexion_sign_from_gait_shape() -> None:
     for offset in (-0.5, 0.0, 1.0):  # any zero
         assert flexion_sign(gait + offset)[0] == 1
         assert flexion_sign(-gait + offset)[0] == -1
+
+
+def test_reacquire_and_segmented_initial_state_recover_the_angle() -> None:
+    """Consistent acc angle and gyro (known bias): the angle at the window start is exact; the
+    initial fit gives every segment its own constant, so a gap does not bias it."""
+    from imugait.kinematics.knee_angle import initial_state, reacquire_state
+
+    t = np.arange(0.0, 0.5, 0.01)
+    rate = 3.0 * np.cos(7.0 * t)
+    bias = 0.02
+    true = 0.4 + 3.0 / 7.0 * np.sin(7.0 * t) - bias * t  # alpha' = rate - bias
+    st = reacquire_state(t, rate, true, np.zeros_like(t), bias, mismatch_scale_m_s2=0.5)
+    assert st.alpha_rad == pytest.approx(0.4, abs=2e-4)
+    assert st.bias_rad_s == bias
+    # two segments with an unknown rotation in between (a gap of 0.2 s)
+    keep = (t < 0.2) | (t >= 0.4)
+    jump = np.where(t >= 0.4, 0.5, 0.0)
+    st2 = initial_state(t[keep], rate[keep], (true + jump)[keep], max_dt_s=0.015)
+    assert st2.alpha_rad == pytest.approx(0.4, abs=2e-3)
+    assert st2.bias_rad_s == pytest.approx(bias, abs=0.02)
