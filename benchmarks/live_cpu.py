@@ -34,6 +34,8 @@ import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from live import _First6 as _First  # benchmarks/live.py (this script's folder is on sys.path)
+
 from imugait.ble import run_session, sim_backend
 from imugait.ble import session as session_mod
 from imugait.ble._link import RawNotification
@@ -61,22 +63,6 @@ class Run:
     @property
     def consumer_pct(self) -> float:
         return 100.0 * self.consumer_s / self.wall_s
-
-
-class _First:
-    """The analysis on the first sensor of each body location (as benchmarks/live.py)."""
-
-    def __init__(self, proc: LiveAnalysis) -> None:
-        self.proc = proc
-        self.ids = {s.sensor_id for s in proc.sensors}
-
-    def on_batch(self, sensor_id: str, batch: FrameBatch) -> None:
-        if sensor_id in self.ids:
-            self.proc.on_batch(sensor_id, batch)
-
-    def on_reconnect(self, sensor_id: str) -> None:
-        if sensor_id in self.ids:
-            self.proc.on_reconnect(sensor_id)
 
 
 def _session(sim: Simulation, n_sensors: int, seconds: float, out: Path, *, trivial: bool) -> Run:
