@@ -41,19 +41,24 @@ the sensor stream itself is continuous (long host gap, explicit re-anchor) losse
 counted exactly; across a sensor restart they are estimated from the session-clock gap. Exact
 repeats of the previous frame (same counter and times) are dropped and counted.
 
-Cost: the frame work is vectorised; the only Python loop is one refit per bin (a few tens of
-microseconds), so one hour at 200 Hz in one push maps in well under a second.
+Cost: the frame work is vectorised. The bin minima do not depend on the model, so a push first
+takes every bin's minimum at once; the only Python loops are one refit per bin, a few
+microseconds on the incrementally kept lower hull of the window
+(:class:`~imugait.signal._envelope.LowerEnvelopeWindow`), and a scalar pass per bin for the
+slewed model change; the running minima within the bins are one padded ``accumulate``. One hour
+at 200 Hz maps in about 0.1 s.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from imugait.errors import ConfigError, DecodeError
-from imugait.signal._envelope import fit_lower_envelope
+from imugait.signal._envelope import LowerEnvelopeWindow
 from imugait.signal._frames import _Frames
 from imugait.types import F64, I64, FrameBatch, Location, SampleBlock
 
@@ -82,12 +87,11 @@ class _Segment:
     kcur: int = 0
     a: float = 0.0
     b: float = 0.0
-    rmin: float = math.inf
+    rmin: float = math.inf  # running minimum of the residuals in the current bin
     delta: float = 0.0  # model change at the start of the current bin, slewed away
     xs: float = 0.0  # start of the current bin (x)
     pt: tuple[float, float] | None = None
-    px: list[float] = field(default_factory=list)
-    py: list[float] = field(default_factory=list)
+    env: LowerEnvelopeWindow = field(default_factory=LowerEnvelopeWindow)  # kept bin minima
 
 
 def _ramp(delta: float | F64, dx: F64, slew: float) -> F64:
@@ -304,10 +308,25 @@ class SensorClock:
             self._close_warmup(out)
             fr, x, kb = fr.take(nw, fr.m), x[nw:], kb[nw:]
         y = (fr.h - seg.h0) - x
-        a_f, b_f, rho = np.empty(fr.m), np.empty(fr.m), np.empty(fr.m)
-        d_f, xs_f = np.empty(fr.m), np.empty(fr.m)
-        bounds = [0, *np.flatnonzero(np.diff(kb)) + 1, fr.m]
-        for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):
+        if fr.m <= self._SMALL:
+            model = self._model_per_run(seg, x, y, kb)
+        else:
+            model = self._model_vectorised(seg, x, y, kb)
+        self._emit(seg, fr, model, out)
+
+    #: Pushes of at most this many frames (live: one notification) take the per-run loop, larger
+    #: ones the vectorised pass; both give bit-identical results (same float operations).
+    _SMALL = 16
+
+    def _model_per_run(
+        self, seg: _Segment, x: F64, y: F64, kb: I64
+    ) -> tuple[F64, F64, F64, F64, F64]:
+        """Per-frame ``(a, b, delta, xs, rho)``, one bin run at a time (steps 2-4)."""
+        m = len(x)
+        a_f, b_f, rho = np.empty(m), np.empty(m), np.empty(m)
+        d_f, xs_f = np.empty(m), np.empty(m)
+        bounds = [0, *(np.flatnonzero(np.diff(kb)) + 1).tolist(), m]
+        for lo, hi in itertools.pairwise(bounds):
             k = int(kb[lo])
             if k != seg.kcur:
                 self._new_bin(seg, k)
@@ -320,25 +339,118 @@ class SensorClock:
             j = int(np.argmin(ys))
             if seg.pt is None or ys[j] < seg.pt[1]:
                 seg.pt = (float(xs[j]), float(ys[j]))
-        self._emit(seg, fr, (a_f, b_f, d_f, xs_f, rho), out)
+        return a_f, b_f, d_f, xs_f, rho
 
     def _new_bin(self, seg: _Segment, k: int) -> None:
         if seg.pt is not None:
-            seg.px.append(seg.pt[0])
-            seg.py.append(seg.pt[1])
+            seg.env.push(*seg.pt)
         seg.pt = None
-        oldest = k * self.refit_s - self.window_s
-        while len(seg.px) > 1 and seg.px[0] < oldest:
-            del seg.px[0], seg.py[0]
+        seg.env.drop_before(k * self.refit_s - self.window_s)
         xs = k * self.refit_s
         left = math.copysign(max(abs(seg.delta) - self._slew * (xs - seg.xs), 0.0), seg.delta)
         before = seg.a + seg.b * xs + left + min(seg.rmin, 0.0)
-        seg.a, seg.b = fit_lower_envelope(
-            np.asarray(seg.px), np.asarray(seg.py), max_abs_slope=self.max_skew,
-            slope_if_single=seg.b,
-        )  # fmt: skip
+        seg.a, seg.b = seg.env.fit(max_abs_slope=self.max_skew, slope_if_single=seg.b)
         seg.delta, seg.xs = before - (seg.a + seg.b * xs), xs
         seg.kcur, seg.rmin = k, math.inf
+
+    def _model_vectorised(
+        self, seg: _Segment, x: F64, y: F64, kb: I64
+    ) -> tuple[F64, F64, F64, F64, F64]:
+        """The same as :meth:`_model_per_run` for many bins at once."""
+        m = len(x)
+        # Runs of frames in one bin (a run after the first always opens a new bin).
+        starts = np.flatnonzero(np.diff(kb, prepend=kb[0] - 1))
+        lens = np.diff(np.append(starts, m))
+        ks = kb[starts].tolist()
+        # Each run's lowest point (the first one at its minimum): it does not depend on the model.
+        ymin = np.minimum.reduceat(y, starts)
+        at_min = np.flatnonzero(y == np.repeat(ymin, lens))
+        jmin = at_min[np.searchsorted(at_min, starts)]
+        pts = list(zip(x[jmin].tolist(), ymin.tolist(), strict=True))
+        # 1. The fits: functions of the bin minima alone.
+        fits = self._refits(seg, ks, pts)
+        a_r, b_r = np.array([f[0] for f in fits]), np.array([f[1] for f in fits])
+        a_f, b_f = np.repeat(a_r, lens), np.repeat(b_r, lens)
+        # 2. Residuals without the slew ramp (exactly ``ys - model`` where the ramp is zero).
+        res = y - (a_f + b_f * x)
+        res_min = np.minimum.reduceat(res, starts).tolist()
+        # 3. The slewed model change of each bin and the bins' running residual minima, in order.
+        rmin0 = seg.rmin if ks[0] == seg.kcur else math.inf  # the first run continues a bin?
+        d_r, xs_r = self._slew_bins(seg, ks, fits, starts.tolist(), lens, x, y, res, res_min)
+        # 4. Running minimum of the residuals within each bin (padded rows: one per run).
+        row = np.repeat(np.arange(len(starts)), lens)
+        col = np.arange(m) - np.repeat(starts, lens)
+        pad = np.full((len(starts), int(lens.max())), math.inf)
+        pad[row, col] = res
+        if rmin0 < math.inf:
+            pad[0, 0] = min(pad[0, 0], rmin0)
+        np.minimum.accumulate(pad, axis=1, out=pad)
+        rho = np.minimum(pad[row, col], 0.0)
+        d_f, xs_f = np.repeat(np.asarray(d_r), lens), np.repeat(np.asarray(xs_r), lens)
+        return a_f, b_f, d_f, xs_f, rho
+
+    def _refits(
+        self, seg: _Segment, ks: list[int], pts: list[tuple[float, float]]
+    ) -> list[tuple[float, float]]:
+        """The model ``(a, b)`` of each run: refitted when a run opens a new bin (step 3)."""
+        fits: list[tuple[float, float]] = []
+        kcur, a, b, pt, env = seg.kcur, seg.a, seg.b, seg.pt, seg.env
+        for k, p in zip(ks, pts, strict=True):
+            if k != kcur:
+                if pt is not None:
+                    env.push(*pt)
+                pt = None
+                env.drop_before(k * self.refit_s - self.window_s)
+                a, b = env.fit(max_abs_slope=self.max_skew, slope_if_single=b)
+                kcur = k
+            fits.append((a, b))
+            if pt is None or p[1] < pt[1]:
+                pt = p
+        seg.pt = pt
+        return fits
+
+    def _slew_bins(
+        self,
+        seg: _Segment,
+        ks: list[int],
+        fits: list[tuple[float, float]],
+        starts: list[int],
+        lens: I64,
+        x: F64,
+        y: F64,
+        res: F64,
+        res_min: list[float],
+    ) -> tuple[list[float], list[float]]:
+        """Per run: the model change ``delta`` at its bin start and that bin's start ``xs``.
+
+        Updates ``seg`` (model, running residual minimum) and writes the residuals of the few
+        frames inside a slew ramp into ``res``.
+        """
+        slew = self._slew
+        kcur, a, b, delta, xs, rmin = seg.kcur, seg.a, seg.b, seg.delta, seg.xs, seg.rmin
+        d_r: list[float] = []
+        xs_r: list[float] = []
+        for r, k in enumerate(ks):
+            a_new, b_new = fits[r]
+            if k != kcur:
+                x_bin = k * self.refit_s
+                left = math.copysign(max(abs(delta) - slew * (x_bin - xs), 0.0), delta)
+                before = a + b * x_bin + left + min(rmin, 0.0)
+                a, b = a_new, b_new
+                delta, xs = before - (a + b * x_bin), x_bin
+                kcur, rmin = k, math.inf
+            lo = starts[r]
+            if delta != 0.0 and abs(delta) - slew * (float(x[lo]) - xs) > 0.0:
+                hi = lo + int(lens[r])
+                xr = x[lo:hi]
+                res[lo:hi] = y[lo:hi] - (a + b * xr + _ramp(delta, xr - xs, slew))
+                rmin = min(rmin, float(np.min(res[lo:hi])))
+            else:
+                rmin = min(rmin, res_min[r])
+            d_r.append(delta)
+            xs_r.append(xs)
+        seg.kcur, seg.a, seg.b, seg.delta, seg.xs, seg.rmin = kcur, a, b, delta, xs, rmin
+        return d_r, xs_r
 
     def _close_warmup(self, out: list[SampleBlock]) -> None:
         seg = self._seg
@@ -350,7 +462,9 @@ class SensorClock:
         x = held.s_last - seg.s0
         y = (held.h - seg.h0) - x
         j = int(np.argmin(y))
-        seg.px, seg.py, seg.a, seg.b = [float(x[j])], [float(y[j])], float(y[j]), 0.0
+        seg.env = LowerEnvelopeWindow()
+        seg.env.push(float(x[j]), float(y[j]))
+        seg.a, seg.b = float(y[j]), 0.0
         seg.kcur, seg.pt, seg.rmin, seg.delta, seg.xs = 0, None, math.inf, 0.0, 0.0
         z = np.zeros(held.m)
         self._emit(seg, held, (np.full(held.m, seg.a), z, z, z, z), out)

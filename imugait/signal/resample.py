@@ -113,19 +113,24 @@ class Resampler:
         ok = np.ones(len(k), dtype=bool)
         vals = []
         for b in bufs:
+            n_b = len(b.t)
             i = np.searchsorted(b.t, tg, side="right") - 1
-            exact = (i >= 0) & (b.t[np.maximum(i, 0)] == tg)
-            inner = (i >= 0) & (i + 1 < len(b.t))
-            i0 = np.clip(i, 0, len(b.t) - 1)
-            i1 = np.minimum(i0 + 1, len(b.t) - 1)
+            i0 = np.maximum(i, 0)  # i <= n_b - 1 always
+            i1 = np.minimum(i0 + 1, n_b - 1)
+            t0, t1 = np.take(b.t, i0), np.take(b.t, i1)
+            exact = (i >= 0) & (t0 == tg)
+            inner = (i >= 0) & (i + 1 < n_b)
             span_ok = (b.seq[i1] - b.seq[i0] - 1 <= self.max_gap_samples) & (
-                b.t[i1] - b.t[i0] <= (self.max_gap_samples + 1.5) / b.fs_hz
+                t1 - t0 <= (self.max_gap_samples + 1.5) / b.fs_hz
             )
             ok &= exact | (inner & span_ok)
-            dt = np.where(i1 > i0, b.t[i1] - b.t[i0], 1.0)
-            w = ((tg - b.t[i0]) / dt)[:, None]
-            interp = b.v[i0] + w * (b.v[i1] - b.v[i0])
-            vals.append(np.where(exact[:, None], b.v[i0], interp))
+            dt = np.where(i1 > i0, t1 - t0, 1.0)
+            w = ((tg - t0) / dt)[:, None]
+            v0 = np.take(b.v, i0, axis=0)
+            interp = v0 + w * (np.take(b.v, i1, axis=0) - v0)
+            if exact.any():
+                interp[exact] = v0[exact]
+            vals.append(interp)
         self._next_k = k_end + 1
         t_keep = self._next_k / fs
         for b in bufs:  # keep the last sample at or before the next grid point, and later ones
