@@ -1,7 +1,12 @@
 """Offline analysis of one session: a recording or a samples table -> strides, knee, summary.
 
-The same :class:`~imugait.pipeline.GaitPipeline` as live sessions; here each sensor's whole
-stream is pushed at once (the offline chunking), then flushed.
+The same :class:`~imugait.pipeline.GaitPipeline` as live sessions. A recording is read and
+decoded piece by piece (:class:`~imugait.ingest.replay.RecordingStream`, a few thousand
+notifications at a time) and each piece is pushed as it comes; a samples table pushes each
+sensor's blocks. The pipeline's outputs are collected as they are produced and the samples are
+not kept: the impact metrics are computed on the fly (:class:`~imugait.analysis.impact.ImpactStream`),
+so memory holds the outputs (strides, knee angle) and a bounded window of samples, whatever the
+recording's length.
 """
 
 from __future__ import annotations
@@ -22,19 +27,18 @@ from imugait.analysis import (
     LegHyperextension,
     StrideHyperextension,
     add_hyperextension_columns,
-    add_impact_columns,
     add_lr_flexion_column,
     analyse_asymmetry,
     build_summary,
     summarize_leg,
 )
+from imugait.analysis.impact import ImpactStream, impact_columns
 from imugait.gait import Stride, stride_table
-from imugait.ingest.recording import read_recording
-from imugait.ingest.replay import decode_recording
+from imugait.ingest.replay import RecordingStream, nominal_fs_hz
 from imugait.ingest.samples_table import load_samples_table
 from imugait.kinematics import KneeBlock, KneeReference, knee_calibration_from_header
 from imugait.pipeline import GaitPipeline, PipelineOutput, SensorSpec
-from imugait.types import SampleBlock, Side
+from imugait.types import Side
 from imugait.units import DEG_PER_RAD
 
 SAMPLES_TABLE_SUFFIXES = (".csv", ".csv.gz", ".parquet", ".pq")
@@ -71,32 +75,65 @@ def knee_frame(blocks: list[KneeBlock]) -> pd.DataFrame:
                 "zero_reliable": pd.Series([], dtype=bool),
             }
         )
-    parts = [
-        pd.DataFrame(
-            {
-                "t_s": b.t_s,
-                "side": b.side.value,
-                "knee_flexion_deg": b.knee_flexion_rad * DEG_PER_RAD,
-                "calibrated": b.calibrated,
-                "zero_reliable": b.zero_reliable,
-            }
-        )
-        for b in blocks
-        if b.n
-    ]
-    df = pd.concat(parts, ignore_index=True)
-    return df.sort_values(["side", "t_s"], kind="stable").reset_index(drop=True)
-
-
-def _collect(
-    outs: list[PipelineOutput],
-) -> tuple[list[Stride], list[KneeBlock], list[StrideHyperextension], list[SampleBlock]]:
-    return (
-        [s for o in outs for s in o.strides],
-        [k for o in outs for k in o.knee],
-        [h for o in outs for h in o.hyperextension],
-        [b for o in outs for b in o.samples],
+    # Sorted by side, then time (stable): each side's blocks come in time order, so this is a
+    # concatenation (checked, and sorted if ever needed, per side), filled in place: the table
+    # is the only copy of the knee samples it makes.
+    blocks = [b for b in blocks if b.n]
+    if not blocks:
+        return knee_frame([])
+    total = sum(b.n for b in blocks)
+    t, deg = np.empty(total), np.empty(total)
+    cal, zr = np.empty(total, dtype=bool), np.empty(total, dtype=bool)
+    sides: list[pd.Series] = []
+    p = 0
+    for side in sorted({b.side.value for b in blocks}):
+        p0 = p
+        for b in blocks:
+            if b.side.value == side:
+                t[p : p + b.n] = b.t_s
+                np.multiply(b.knee_flexion_rad, DEG_PER_RAD, out=deg[p : p + b.n])
+                cal[p : p + b.n], zr[p : p + b.n] = b.calibrated, b.zero_reliable
+                p += b.n
+        if p - p0 > 1 and not bool(np.all(np.diff(t[p0:p]) > 0)):
+            o = p0 + np.argsort(t[p0:p], kind="stable")
+            t[p0:p], deg[p0:p], cal[p0:p], zr[p0:p] = t[o], deg[o], cal[o], zr[o]
+        # a string column built by repetition (not from p - p0 Python objects: 8x less memory)
+        sides.append(pd.Series([side], dtype="str").repeat(p - p0))
+    return pd.DataFrame(
+        {
+            "t_s": t,
+            "side": pd.concat(sides, ignore_index=True),
+            "knee_flexion_deg": deg,
+            "calibrated": cal,
+            "zero_reliable": zr,
+        },
+        copy=False,
     )
+
+
+class _Collector:
+    """Keeps what the outputs need from each :class:`PipelineOutput`, and drops the samples."""
+
+    def __init__(self, pipe: GaitPipeline) -> None:
+        self.strides: list[Stride] = []
+        self.knee: list[KneeBlock] = []
+        self.hx: list[StrideHyperextension] = []
+        self._side_of = {sid: side for side, sid in pipe.stride_sides.items()}
+        self.impact = {
+            side: ImpactStream(fs_hz=pipe.sensors[sid].fs_hz)
+            for side, sid in pipe.stride_sides.items()
+        }
+
+    def add(self, out: PipelineOutput) -> None:
+        for b in out.samples:
+            side = self._side_of.get(b.sensor)
+            if side is not None:
+                self.impact[side].push_samples(b)
+        for s in out.strides:
+            self.impact[s.side].push_stride(s.ic_t_s, s.fc_t_s)
+        self.strides.extend(out.strides)
+        self.knee.extend(out.knee)
+        self.hx.extend(out.hyperextension)
 
 
 def _knee_by_side(blocks: list[KneeBlock]) -> dict[Side, KneeBlock]:
@@ -114,15 +151,6 @@ def _knee_by_side(blocks: list[KneeBlock]) -> dict[Side, KneeBlock]:
     return out
 
 
-def _impact_blocks(samples: list[SampleBlock], sides: dict[Side, str]) -> dict[Side, SampleBlock]:
-    out: dict[Side, SampleBlock] = {}
-    for side, sid in sides.items():
-        own = [b for b in samples if b.sensor == sid and b.n]
-        if own:
-            out[side] = SampleBlock.concat(own)
-    return out
-
-
 def analyze_path(
     path: str | os.PathLike[str],
     *,
@@ -137,7 +165,6 @@ def analyze_path(
     refs: dict[Side, KneeReference] = dict(calibration or {})
     warnings: list[str] = []
     info: dict[str, Any] = {}
-    outs: list[PipelineOutput] = []
     if is_samples_table(p):
         samples_table = load_samples_table(p)
         warnings.extend(samples_table.warnings)
@@ -146,25 +173,27 @@ def analyze_path(
             for sid, blocks in samples_table.blocks.items()
         ]
         pipe = GaitPipeline(specs, calibration=refs, keep_samples=True)
+        got = _Collector(pipe)
         for blocks in samples_table.blocks.values():
             for b in blocks:
-                outs.append(pipe.push_block(b))
+                got.add(pipe.push_block(b))
         kind = "samples_table"
     else:
-        rec = read_recording(p)
-        warnings.extend(rec.problems)
-        decoded = decode_recording(rec)
-        specs = [SensorSpec(sid, d.entry.location, d.nominal_fs_hz) for sid, d in decoded.items()]
-        for side, ref in knee_calibration_from_header(rec.header.calibration).items():
+        stream = RecordingStream(p)
+        header = stream.header
+        specs = [SensorSpec(e.sensor_id, e.location, nominal_fs_hz(e)) for e in header.sensors]
+        for side, ref in knee_calibration_from_header(header.calibration).items():
             refs.setdefault(side, ref)
         pipe = GaitPipeline(specs, calibration=refs, keep_samples=True)
-        for sid, d in decoded.items():
-            warnings.extend(d.problems)
-            outs.append(pipe.push_frames(sid, d.batch))
+        got = _Collector(pipe)
+        for piece in stream:
+            for sid, batch in piece:
+                got.add(pipe.push_frames(sid, batch))
+        warnings.extend(stream.problems)
         kind = "recording"
-        info["subject_id"] = rec.header.subject_id
-        info["session_id"] = rec.header.session_id
-    outs.append(pipe.flush())
+        info["subject_id"] = header.subject_id
+        info["session_id"] = header.session_id
+    got.add(pipe.flush())
     if kind == "recording":
         info["clock"] = {
             sid: {
@@ -175,7 +204,7 @@ def analyze_path(
             }
             for sid, st in pipe.clock_stats().items()
         }
-    strides, knee, hx, samples = _collect(outs)
+    strides, knee, hx = got.strides, got.knee, got.hx
     for leg, why in pipe.knee_problems().items():
         warnings.append(f"{leg} knee calibration pose not used: {why}")
     info["rejected_strides"] = pipe.rejected_strides()
@@ -190,7 +219,7 @@ def analyze_path(
     if pipe.knee_sides:
         table = add_hyperextension_columns(table, hx)
         table = add_lr_flexion_column(table, knee_sides)
-    table, _ = add_impact_columns(table, _impact_blocks(samples, pipe.stride_sides))
+    table, _ = impact_columns(table, got.impact)
     legs = {side: summarize_leg(hx, side=side) for side in pipe.knee_sides}
     asym = analyse_asymmetry(table, locations=[s.location for s in specs])
     warnings.extend(asym.warnings)

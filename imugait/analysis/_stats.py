@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import zlib
+from collections.abc import Callable
 
 import numpy as np
 from numpy.typing import NDArray
@@ -63,6 +64,21 @@ def _check(n_boot: int, level: float) -> None:
         raise ValueError("level must be in (0, 1)")
 
 
+def _resampled(
+    rng: np.random.Generator, v: F64, n_boot: int, stat: Callable[..., F64], rows: int = 64
+) -> F64:
+    """``stat(v[rng.integers(0, n, (n_boot, n))], axis=1)``, drawn ``rows`` resamples at a time.
+
+    Consecutive draws continue the generator's stream and the statistic is per row, so the
+    values equal one big draw, with memory bounded by ``rows * len(v)``, not ``n_boot * len(v)``.
+    """
+    out = np.empty(n_boot)
+    for a in range(0, n_boot, rows):
+        k = min(rows, n_boot - a)
+        out[a : a + k] = stat(v[rng.integers(0, len(v), size=(k, len(v)))], axis=1)
+    return out
+
+
 def bootstrap_median_ci(
     x: F64, *, n_boot: int = 2000, seed: int = 0, stream: int = 0, level: float = 0.95
 ) -> tuple[float, float]:
@@ -77,8 +93,7 @@ def bootstrap_median_ci(
     if len(v) < 2:
         return math.nan, math.nan
     rng = np.random.default_rng([seed, stream])
-    idx = rng.integers(0, len(v), size=(n_boot, len(v)))
-    return _percentile_ci(np.median(v[idx], axis=1), level)
+    return _percentile_ci(_resampled(rng, v, n_boot, np.median), level)
 
 
 def bootstrap_si_ci(
@@ -103,8 +118,8 @@ def bootstrap_si_ci(
     if len(left) < 2 or len(right) < 2:
         return math.nan, math.nan
     rng = np.random.default_rng([seed, stream])
-    m_l = left[rng.integers(0, len(left), size=(n_boot, len(left)))].mean(axis=1)
-    m_r = right[rng.integers(0, len(right), size=(n_boot, len(right)))].mean(axis=1)
+    m_l = _resampled(rng, left, n_boot, np.mean)
+    m_r = _resampled(rng, right, n_boot, np.mean)
     den = m_l + m_r
     with np.errstate(divide="ignore", invalid="ignore"):
         si = np.where(den != 0.0, 200.0 * (m_r - m_l) / den, np.nan)

@@ -33,17 +33,31 @@ vote in the asymmetry verdict.
 
 Loading-response knee flexion (§4.2, quadriceps avoidance): max knee flexion in 0-20 % GC minus
 the value at IC; a zero offset of the knee angle cancels.
+
+Streaming (:class:`ImpactStream`, what ``imugait analyze`` runs): the samples are not kept. The
+long-axis means are exact, order-free sums (:class:`_ExactSum`), and each IC's shock is computed
+as soon as the data reach ``context_s`` past its window, by the zero-phase high-pass of the 3-D
+signal over its gap-free run cut to ``[IC - pre_s - context_s, IC + window_s + context_s]``; only
+that window (a few tens of samples) is stored until the axis is known at the end, when it is
+projected. The slowest pole of the 8 Hz 4th-order high-pass decays with a 52 ms time constant,
+so the 1 s cut changes the shock by about ``exp(-19)`` relative to filtering the whole run
+(:func:`add_impact_columns` runs the same code on whole arrays). Any chunking of the input gives
+bit-identical results.
 """
 
 from __future__ import annotations
 
+import collections
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Literal
 
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
+from scipy.signal import butter, sosfilt, sosfilt_zi
 
 from imugait.kinematics.estimator import KneeBlock
 from imugait.types import SampleBlock, Side
@@ -54,6 +68,7 @@ F64 = NDArray[np.float64]
 __all__ = [
     "IMPACT_COLUMNS",
     "ImpactMetrics",
+    "ImpactStream",
     "LongAxis",
     "add_impact_columns",
     "add_lr_flexion_column",
@@ -248,35 +263,339 @@ def loading_response_flexion(
     return out
 
 
+class _ExactSum:
+    """Exact sum of float64 vectors, independent of the order and grouping of the additions.
+
+    Each value is split into ``m * 2**(e - 53)`` (``numpy.frexp``) with an integer mantissa ``m``
+    (``|m| < 2**53``), itself split into a high and a low 26-bit half; the halves are summed per
+    exponent as integers (``bincount`` of integer-valued float64 weights stays exact below
+    ``2**53``, i.e. for up to ``2**26`` values per call; the totals are int64). The value is the
+    correctly rounded sum. Used so that a mean over a stream does not depend on its chunking.
+    """
+
+    _OFF = 1100  # frexp exponents of float64 lie in [-1073, 1024]
+    _NB = 2200
+
+    def __init__(self, dim: int) -> None:
+        self._hi = np.zeros((dim, self._NB), dtype=np.int64)
+        self._lo = np.zeros((dim, self._NB), dtype=np.int64)
+        self.n = 0
+
+    def add(self, x: F64) -> None:
+        """Add the rows of ``x`` (``(n, dim)``); rows with a non-finite value are skipped."""
+        x = x[np.all(np.isfinite(x), axis=1)]
+        if len(x) == 0:
+            return
+        self.n += len(x)
+        step = 1 << 24  # bincount partial sums stay below 2**53 (exact)
+        for lo in range(0, len(x), step):
+            self._add(x[lo : lo + step])
+
+    def _add(self, x: F64) -> None:
+        m, e = np.frexp(x)
+        mi = np.ldexp(m, 53).astype(np.int64)
+        hi = mi >> 26
+        lo = mi - (hi << 26)
+        # one bincount over all columns: column c's exponents occupy bins [c NB, (c+1) NB)
+        idx = (e.astype(np.int64) + self._OFF + self._NB * np.arange(x.shape[1])).ravel()
+        size = self._NB * x.shape[1]
+        self._hi += (
+            np.rint(np.bincount(idx, hi.ravel().astype(np.float64), size))
+            .astype(np.int64)
+            .reshape(self._hi.shape)
+        )
+        self._lo += (
+            np.rint(np.bincount(idx, lo.ravel().astype(np.float64), size))
+            .astype(np.int64)
+            .reshape(self._lo.shape)
+        )
+
+    def value(self) -> F64:
+        """The sums, correctly rounded."""
+        out = np.zeros(self._hi.shape[0])
+        for c in range(len(out)):
+            nz = np.flatnonzero(self._hi[c] | self._lo[c])
+            if not len(nz):
+                continue
+            k0 = int(nz[0])
+            total = 0
+            for k in nz.tolist():
+                total += ((int(self._hi[c, k]) << 26) + int(self._lo[c, k])) << (k - k0)
+            out[c] = float(Fraction(total) * Fraction(2) ** (k0 - self._OFF - 53))
+        return out
+
+
+def _norm3(x: F64) -> F64:
+    """Row norms of ``(n, 3)`` (elementwise, so each row's value is independent of the array)."""
+    return np.asarray(np.sqrt(x[:, 0] * x[:, 0] + x[:, 1] * x[:, 1] + x[:, 2] * x[:, 2]))
+
+
+@dataclass(slots=True)
+class _IcWindow:
+    """The high-passed 3-D samples of one IC window, kept until the axis is known."""
+
+    ic_t_s: float
+    t_s: F64 | None = None  # window sample times (None: no valid window)
+    hp: F64 | None = None  # (n, 3)
+
+
+class ImpactStream:
+    """Streaming impact metrics of one shank or foot sensor (see the module docstring).
+
+    ``push_samples`` the sensor's session-clock blocks and ``push_stride`` each stride's IC and
+    FC (in time order, at most ``keep_s`` after the IC's samples were pushed), in any
+    interleaving; ``result()`` at the end gives the long axis and the per-stride metrics.
+    Memory: the last ``keep_s`` of samples plus one short window per stride.
+
+    Parameters
+    ----------
+    fs_hz
+        Nominal sample rate.
+    window_s, pre_s, highpass_hz
+        As :func:`impact_metrics` and :func:`shock_signal`.
+    context_s
+        Data beyond each side of the window that the high-pass sees.
+    keep_s
+        Samples kept for strides still to come: longer than the longest delay between an IC's
+        samples and its stride (the stride detector's ``axis_buffer_s`` of 30 s, plus a stride).
+    min_still_s
+        Standing needed for the "still" long axis (:func:`segment_long_axis`).
+    """
+
+    def __init__(
+        self,
+        *,
+        fs_hz: float,
+        window_s: float = 0.10,
+        pre_s: float = 0.05,
+        highpass_hz: float = 8.0,
+        context_s: float = 1.0,
+        keep_s: float = 60.0,
+        min_still_s: float = 1.0,
+    ) -> None:
+        if not (window_s > 0 and fs_hz > 0 and context_s > 0 and keep_s > 2 * context_s):
+            raise ValueError("window_s, fs_hz, context_s must be positive, keep_s > 2 context_s")
+        self.fs_hz, self.window_s, self.pre_s = fs_hz, window_s, pre_s
+        self.context_s, self.keep_s, self.min_still_s = context_s, keep_s, min_still_s
+        sos = np.asarray(butter(4, highpass_hz, "highpass", fs=fs_hz, output="sos"))
+        self._sos = sos
+        self._zi = np.asarray(sosfilt_zi(sos))[:, :, None]  # (sections, 2, 1): along axis 0
+        ntaps = 2 * len(sos) + 1 - min(int((sos[:, 2] == 0).sum()), int((sos[:, 5] == 0).sum()))
+        self._edge = 3 * ntaps  # sosfiltfilt's default padding
+        self._gap = 1.5 / fs_hz
+        self._n_min = max(1, round(0.5 * fs_hz))  # still_mask's still_min_s
+        self._blocks: collections.deque[tuple[F64, F64, F64]] = collections.deque()  # t, acc, gyr
+        self._last_t = -math.inf
+        self._still = _ExactSum(3)
+        self._stance = _ExactSum(3)
+        self._stance_parts: list[F64] = []
+        self._stance_rows = 0
+        self._all = _ExactSum(3)
+        self._run_n = 0  # length of the quiet run reaching the newest sample
+        self._run_acc: list[F64] = []  # its samples while shorter than still_min_s
+        self._wins: list[_IcWindow] = []
+        self._todo = 0  # first window not computed yet
+
+    @property
+    def has_samples(self) -> bool:
+        """Whether any sample was pushed."""
+        return self._all.n > 0
+
+    @property
+    def ic_t_s(self) -> F64:
+        """The ICs of the strides pushed so far, in order."""
+        return np.asarray([w.ic_t_s for w in self._wins], dtype=np.float64)
+
+    def push_samples(self, block: SampleBlock) -> None:
+        """Add one block of the sensor (session clock, sensor axes)."""
+        if block.n == 0:
+            return
+        t = block.t_s
+        if not t[0] > self._last_t:
+            raise ValueError("ImpactStream: samples must come in time order")
+        self._last_t = float(t[-1])
+        self._blocks.append((t, block.acc_m_s2, block.gyr_rad_s))
+        self._all.add(block.acc_m_s2)
+        self._track_still(block.acc_m_s2, block.gyr_rad_s)
+        self._compute(final=False)
+        self._trim()
+
+    def push_stride(self, ic_t_s: float, fc_t_s: float) -> None:
+        """One stride of this leg (IC and FC on the session clock), in IC order."""
+        t, acc, _ = self._gather(ic_t_s, fc_t_s)
+        self._stance_parts.append(acc[(t >= ic_t_s) & (t < fc_t_s)])
+        self._stance_rows += len(self._stance_parts[-1])
+        if self._stance_rows >= 8192:  # summed in batches (the sum is exact, order-free)
+            self._stance.add(np.concatenate(self._stance_parts))
+            self._stance_parts, self._stance_rows = [], 0
+        self._wins.append(_IcWindow(ic_t_s))  # computed with the next samples or at the end
+
+    def result(self) -> tuple[LongAxis, ImpactMetrics]:
+        """End of stream: the long axis and the metrics of every stride pushed, in order."""
+        self._compute(final=True)
+        if self._stance_parts:
+            self._stance.add(np.concatenate(self._stance_parts))
+            self._stance_parts, self._stance_rows = [], 0
+        ax = self._axis()
+        n = len(self._wins)
+        peak, ttp, rate = np.full(n, math.nan), np.full(n, math.nan), np.full(n, math.nan)
+        u = ax.axis
+        for i, w in enumerate(self._wins):
+            if w.t_s is None or w.hp is None:
+                continue
+            x = w.hp[:, 0] * u[0] + w.hp[:, 1] * u[1] + w.hp[:, 2] * u[2]
+            k = int(np.argmax(x))
+            peak[i] = float(x[k] - np.min(x))
+            ttp[i] = float(w.t_s[k] - w.ic_t_s)
+            rate[i] = float(np.max(np.diff(x) / np.diff(w.t_s)))
+        return ax, ImpactMetrics(peak, ttp, rate)
+
+    # ------------------------------------------------------------------ internals
+    def _track_still(self, acc: F64, gyr: F64) -> None:
+        """Quiet runs of at least ``still_min_s`` (as :func:`still_mask`, across pushes)."""
+        quiet = (_norm3(gyr) < 0.15) & (np.abs(_norm3(acc) - G_M_S2) < 0.6)
+        n = len(quiet)
+        for a, b in _runs(quiet):
+            cont = a == 0 and self._run_n > 0
+            run_n = (self._run_n if cont else 0) + b - a
+            if not cont:
+                self._run_acc = []
+            if run_n >= self._n_min:
+                for part in self._run_acc:
+                    self._still.add(part)
+                self._run_acc = []
+                self._still.add(acc[a:b])
+            elif b == n:
+                self._run_acc.append(acc[a:b])
+            if b == n:
+                self._run_n = run_n
+        if not quiet[-1]:
+            self._run_n, self._run_acc = 0, []
+
+    def _gather(self, lo_t: float, hi_t: float) -> tuple[F64, F64, F64]:
+        """Kept samples with ``lo_t <= t <= hi_t`` (one array each)."""
+        parts = [b for b in self._blocks if b[0][-1] >= lo_t and b[0][0] <= hi_t]
+        if not parts:
+            return np.empty(0), np.empty((0, 3)), np.empty((0, 3))
+        t = np.concatenate([p[0] for p in parts]) if len(parts) > 1 else parts[0][0]
+        acc = np.concatenate([p[1] for p in parts]) if len(parts) > 1 else parts[0][1]
+        gyr = np.concatenate([p[2] for p in parts]) if len(parts) > 1 else parts[0][2]
+        i, j = np.searchsorted(t, lo_t, side="left"), np.searchsorted(t, hi_t, side="right")
+        return t[i:j], acc[i:j], gyr[i:j]
+
+    def _compute(self, *, final: bool) -> None:
+        """Shock windows of the ICs whose context is complete (all of them when ``final``).
+
+        Contexts of equal length are high-passed together, one column per channel and IC: the
+        filter runs on each column alone, so the grouping does not change any value.
+        """
+        c = self.context_s
+        ready: dict[int, list[tuple[_IcWindow, F64, F64, int, int]]] = {}
+        while self._todo < len(self._wins):
+            w = self._wins[self._todo]
+            hi = w.ic_t_s + self.window_s + c
+            if not final and self._last_t < hi:
+                break
+            self._todo += 1
+            t, acc, _ = self._gather(w.ic_t_s - self.pre_s - c, hi)
+            # As impact_metrics: a sample on each side of the window, no gap from a-1 to b.
+            a = int(np.searchsorted(t, w.ic_t_s - self.pre_s, side="left"))
+            b = int(np.searchsorted(t, w.ic_t_s + self.window_s, side="right"))
+            if b - a < 2 or b >= len(t) or a == 0:
+                continue
+            if float(np.max(np.diff(t[a - 1 : b + 1]))) > self._gap:
+                continue
+            # The gap-free run around the window, within the context.
+            cuts = np.flatnonzero(np.diff(t) > self._gap) + 1
+            r0 = int(cuts[cuts <= a][-1]) if np.any(cuts <= a) else 0
+            r1 = int(cuts[cuts > a][0]) if np.any(cuts > a) else len(t)
+            if r1 - r0 <= 30:  # sosfiltfilt needs more samples than its padding
+                continue
+            ready.setdefault(r1 - r0, []).append((w, t[a:b], acc[r0:r1], a - r0, b - r0))
+        for group in ready.values():
+            hp_all = self._filtfilt(np.concatenate([g[2] for g in group], axis=1))
+            for i, (w, tw, _, a, b) in enumerate(group):
+                hp = hp_all[a:b, 3 * i : 3 * i + 3]
+                if bool(np.all(np.isfinite(hp))):
+                    w.t_s, w.hp = tw.copy(), hp.copy()
+
+    def _filtfilt(self, x: F64) -> F64:
+        """``scipy.signal.sosfiltfilt(sos, x, axis=0)`` (odd padding), with its ``zi`` computed once."""
+        e = self._edge
+        ext = np.concatenate([2 * x[:1] - x[e:0:-1], x, 2 * x[-1:] - x[-2 : -e - 2 : -1]])
+        y, _ = sosfilt(self._sos, ext, axis=0, zi=self._zi * ext[:1])
+        y, _ = sosfilt(self._sos, y[::-1], axis=0, zi=self._zi * y[-1:])
+        return np.asarray(y[::-1][e:-e])
+
+    def _trim(self) -> None:
+        horizon = self._last_t - self.keep_s
+        if self._todo < len(self._wins):
+            horizon = min(horizon, self._wins[self._todo].ic_t_s - self.pre_s - self.context_s)
+        while len(self._blocks) > 1 and self._blocks[0][0][-1] < horizon:
+            self._blocks.popleft()
+
+    def _axis(self) -> LongAxis:
+        still_s = self._still.n / self.fs_hz
+        if self._still.n and still_s >= self.min_still_s:
+            m = self._still.value() / self._still.n
+            norm = float(np.linalg.norm(m))
+            return LongAxis(m / norm, norm, "still", still_s)
+        src = self._stance if self._wins else self._all
+        if src.n == 0:
+            raise ValueError("no samples to find the long axis from")
+        m = src.value() / src.n
+        return LongAxis(
+            m / float(np.linalg.norm(m)), G_M_S2, "stance" if self._wins else "all", still_s
+        )
+
+
 def add_impact_columns(
     table: pd.DataFrame, blocks: dict[Side, SampleBlock], *, window_s: float = 0.10
 ) -> tuple[pd.DataFrame, dict[Side, LongAxis]]:
     """The stride table with ``IMPACT_COLUMNS`` from each side's shank (or foot) recording.
 
     ``blocks[side]`` is that side's whole recording (one sensor, sensor axes). Sides without a
-    block get NaN. Returns the table and the long axis found per side.
+    block get NaN. Returns the table and the long axis found per side. Runs
+    :class:`ImpactStream` on the whole arrays (the same numbers as streaming them).
+    """
+    streams: dict[Side, ImpactStream] = {}
+    for side, blk in blocks.items():
+        st = ImpactStream(fs_hz=blk.fs_hz, window_s=window_s)
+        st.push_samples(blk)
+        streams[side] = st
+    return impact_columns(table, streams)
+
+
+def impact_columns(
+    table: pd.DataFrame, streams: Mapping[Side, ImpactStream]
+) -> tuple[pd.DataFrame, dict[Side, LongAxis]]:
+    """The stride table with ``IMPACT_COLUMNS`` from per-side :class:`ImpactStream` s.
+
+    Strides of the table not yet pushed to a side's stream are pushed here (in IC order); the
+    stream's strides are matched to the table's rows by IC time.
     """
     out = table.copy()
     cols = {c: np.full(len(out), math.nan) for c in IMPACT_COLUMNS}
     axes: dict[Side, LongAxis] = {}
-    for side, blk in blocks.items():
+    for side, st in streams.items():
         rows = np.flatnonzero((out["side"] == side.value).to_numpy())
         ic = out["ic_t_s"].to_numpy(dtype=np.float64)[rows]
         fc = out["fc_t_s"].to_numpy(dtype=np.float64)[rows]
-        ax = segment_long_axis(
-            blk.t_s, blk.acc_m_s2, blk.gyr_rad_s, fs_hz=blk.fs_hz, ic_t_s=ic, fc_t_s=fc
-        )
+        order = np.argsort(ic, kind="stable")
+        rows, ic, fc = rows[order], ic[order], fc[order]
+        if not len(st.ic_t_s):
+            for a, b in zip(ic.tolist(), fc.tolist(), strict=True):
+                st.push_stride(a, b)
+        if not st.has_samples:
+            continue
+        ax, m = st.result()
         axes[side] = ax
-        m = impact_metrics(
-            blk.t_s,
-            shock_signal(blk.t_s, blk.acc_m_s2 @ ax.axis, fs_hz=blk.fs_hz),
-            ic,
-            window_s=window_s,
-            fs_hz=blk.fs_hz,
-        )
-        cols["impact_peak_m_s2"][rows] = m.peak_m_s2
-        cols["impact_time_to_peak_s"][rows] = m.time_to_peak_s
-        cols["loading_rate_m_s3"][rows] = m.loading_rate_m_s3
+        pushed = st.ic_t_s
+        k = np.searchsorted(pushed, ic)
+        hit = (k < len(pushed)) & (pushed[np.minimum(k, len(pushed) - 1)] == ic)
+        cols["impact_peak_m_s2"][rows[hit]] = m.peak_m_s2[k[hit]]
+        cols["impact_time_to_peak_s"][rows[hit]] = m.time_to_peak_s[k[hit]]
+        cols["loading_rate_m_s3"][rows[hit]] = m.loading_rate_m_s3[k[hit]]
     for c, v in cols.items():
         out[c] = v
     return out, axes

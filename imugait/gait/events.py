@@ -25,12 +25,17 @@ Intrinsic biases measured on real data (benchmarks/strides_realdata.py): foot TC
 +20 ± 5 ms vs the gaitmap motion-capture TC; shank-gyro events are kinematic, not force events (Greene
 2010 reports IC -4.5 ± 14.4 ms and FC +43.4 ± 6.0 ms for the minimum rules vs force plates).
 
-Filtering is causal: linear-phase FIR low-passes (:func:`fir_lowpass_taps`) run with carried state, and
-their delay is exactly ``(numtaps - 1) / 2`` samples at every frequency, so it is removed by re-indexing,
-without approximation.
+Filtering is causal: linear-phase FIR low-passes (:func:`fir_lowpass_taps`); their delay is exactly
+``(numtaps - 1) / 2`` samples at every frequency, so it is removed by re-indexing, without approximation.
+The streaming detector computes each output sample from its own window of the raw signal, so the value
+does not depend on how the stream was cut. Event positions are fractional sample indices; with ``base``
+(the absolute index of the first buffered sample) they are absolute and identical whatever part of the
+stream is buffered.
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 from numpy.typing import NDArray
@@ -159,8 +164,11 @@ def sagittal_axis(
 def mid_swing_candidates(w_ms: F64, *, lo: int, hi: int, half_window: int, min_rad_s: float) -> I64:
     """Indices ``k`` in ``[lo, hi)`` where ``w_ms[k]`` is the first maximum of ``w_ms[k-W : k+W+1]``.
 
-    The window is clipped at the array ends, so a decision for ``k`` needs ``k + W < len(w_ms)``
-    unless the array ends there for good. Only peaks above ``min_rad_s`` are returned.
+    "First": ``w_ms[k]`` is at least every value of the window and greater than every value before
+    it, so equal maxima (a plateau) give one peak, and whether ``k`` is a peak depends on its window
+    only (not on ``lo``/``hi``). The window is clipped at the array ends, so a decision for ``k``
+    needs ``k + W < len(w_ms)`` unless the array ends there for good. Only peaks above
+    ``min_rad_s`` are returned; two peaks are always more than ``W`` apart.
     """
     n = len(w_ms)
     lo, hi = max(lo, 0), min(hi, n)
@@ -172,12 +180,9 @@ def mid_swing_candidates(w_ms: F64, *, lo: int, hi: int, half_window: int, min_r
     # Clipped window: 'nearest' padding repeats the edge value, which cannot exceed the true max.
     k = np.flatnonzero((seg == wmax) & (seg > min_rad_s)) + a
     k = k[(k >= lo) & (k < hi)]
-    if len(k) < 2:
-        return k.astype(np.int64)
-    keep = [int(k[0])]
-    for x in k[1:]:
-        if x - keep[-1] > half_window:  # equal maxima (plateau) inside one window: keep the first
-            keep.append(int(x))
+    keep = [
+        int(x) for x in k.tolist() if x == 0 or w_ms[max(0, x - half_window) : x].max() < w_ms[x]
+    ]
     return np.asarray(keep, dtype=np.int64)
 
 
@@ -191,11 +196,18 @@ def _parabolic(w: F64, j: int) -> float:
     return float(np.clip(0.5 * (w[j - 1] - w[j + 1]) / den, -0.5, 0.5))
 
 
-def first_local_min(w: F64, start: int, stop: int, *, below_rad_s: float) -> float | None:
+def first_local_min(
+    w: F64, start: int, stop: int, *, below_rad_s: float, base: int = 0
+) -> float | None:
     """First local minimum ``j`` in ``[start, stop)`` with ``w[j] < below_rad_s``, as a fractional index.
 
     A local minimum has ``w[j-1] >= w[j] < w[j+1]``; it needs ``w[j+1]``, so ``j < len(w) - 1``.
     Returns ``None`` when there is none in the available part of the range.
+
+    ``base`` is added to the result as ``float(j + base) + fraction`` (the absolute index of ``w[0]``
+    in a longer stream): the value is then the same whatever part of the stream ``w`` holds, which
+    adding ``base`` to the returned relative index afterwards would not guarantee (double rounding).
+    The same holds for :func:`last_local_min`, :func:`first_down_crossing`, :func:`last_up_crossing`.
     """
     start, stop = max(start, 1), min(stop, len(w) - 1)
     if stop <= start:
@@ -206,10 +218,12 @@ def first_local_min(w: F64, start: int, stop: int, *, below_rad_s: float) -> flo
     if not len(idx):
         return None
     j = int(idx[0]) + start
-    return j + _parabolic(w, j)
+    return float(j + base) + _parabolic(w, j)
 
 
-def last_local_min(w: F64, start: int, stop: int, *, below_rad_s: float) -> float | None:
+def last_local_min(
+    w: F64, start: int, stop: int, *, below_rad_s: float, base: int = 0
+) -> float | None:
     """Last local minimum in ``[start, stop)`` with ``w[j] < below_rad_s`` (fractional index)."""
     start, stop = max(start, 1), min(stop, len(w) - 1)
     if stop <= start:
@@ -220,10 +234,10 @@ def last_local_min(w: F64, start: int, stop: int, *, below_rad_s: float) -> floa
     if not len(idx):
         return None
     j = int(idx[-1]) + start
-    return j + _parabolic(w, j)
+    return float(j + base) + _parabolic(w, j)
 
 
-def first_down_crossing(w: F64, start: int, stop: int) -> float | None:
+def first_down_crossing(w: F64, start: int, stop: int, *, base: int = 0) -> float | None:
     """First ``j`` in ``[start, stop)`` with ``w[j] >= 0 > w[j+1]``, linearly interpolated."""
     start, stop = max(start, 0), min(stop, len(w) - 1)
     if stop <= start:
@@ -232,10 +246,10 @@ def first_down_crossing(w: F64, start: int, stop: int) -> float | None:
     if not len(idx):
         return None
     j = int(idx[0]) + start
-    return j + float(w[j] / (w[j] - w[j + 1]))
+    return float(j + base) + float(w[j] / (w[j] - w[j + 1]))
 
 
-def last_up_crossing(w: F64, start: int, stop: int) -> float | None:
+def last_up_crossing(w: F64, start: int, stop: int, *, base: int = 0) -> float | None:
     """Last ``j`` in ``[start, stop)`` with ``w[j] < 0 <= w[j+1]``, linearly interpolated."""
     start, stop = max(start, 0), min(stop, len(w) - 1)
     if stop <= start:
@@ -244,7 +258,7 @@ def last_up_crossing(w: F64, start: int, stop: int) -> float | None:
     if not len(idx):
         return None
     j = int(idx[-1]) + start
-    return j + float(-w[j] / (w[j + 1] - w[j]))
+    return float(j + base) + float(-w[j] / (w[j + 1] - w[j]))
 
 
 def min_energy_center(gyr_norm_rad_s: F64, start: int, stop: int, *, window: int) -> float | None:
@@ -260,10 +274,15 @@ def min_energy_center(gyr_norm_rad_s: F64, start: int, stop: int, *, window: int
     return start + int(np.argmin(s)) + (window - 1) / 2.0
 
 
-def index_to_time(t_s: F64, x: float) -> float:
-    """Time at fractional sample index ``x`` (linear interpolation of ``t_s``)."""
+def index_to_time(t_s: F64, x: float, *, base: int = 0) -> float:
+    """Time at fractional sample index ``x`` (linear interpolation of ``t_s``).
+
+    ``x`` counts from ``base`` (``t_s[0]`` is sample ``base``); the integer and fractional parts of
+    ``x`` are split before ``base`` is removed, so the result does not depend on ``base``.
+    """
     n = len(t_s)
-    j = min(max(int(np.floor(x)), 0), n - 2) if n > 1 else 0
     if n < 2:
         return float(t_s[0])
-    return float(t_s[j] + (x - j) * (t_s[j + 1] - t_s[j]))
+    fl = math.floor(x)
+    j = min(max(fl - base, 0), n - 2)
+    return float(t_s[j] + ((x - fl) + (fl - base - j)) * (t_s[j + 1] - t_s[j]))

@@ -1,16 +1,11 @@
-"""Stride record types of :mod:`imugait.gait.strides` (single leg) and the detector's segment state."""
+"""Stride record types of :mod:`imugait.gait.strides` (single leg)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 
-import numpy as np
-from numpy.typing import NDArray
-
 from imugait.types import Location, Side
-
-F64 = NDArray[np.float64]
 
 
 class StrideFlag(StrEnum):
@@ -46,25 +41,3 @@ class Stride:
     @property
     def stance_s(self) -> float:
         return self.fc_t_s - self.ic_t_s
-
-
-@dataclass
-class _Segment:
-    """State of one gap-free run of samples (indices count samples from the segment start)."""
-
-    after_gap: bool
-    n_raw: int = 0
-    base: int = 0  # absolute index of the first buffered sample
-    t: F64 = field(default_factory=lambda: np.empty(0))
-    gnorm: F64 = field(default_factory=lambda: np.empty(0))
-    w_ms: F64 = field(default_factory=lambda: np.empty(0))
-    w_ev: F64 = field(default_factory=lambda: np.empty(0))
-    zi_ms: F64 | None = None
-    zi_ev: F64 | None = None
-    last_omega: float = 0.0
-    ms_next: int = 0
-    pending: list[int] = field(default_factory=list)
-    last_ms: int | None = None  # absolute index of the last accepted mid-swing
-    last_ms_amp: float = 0.0
-    prev_ic: float | None = None  # fractional absolute index of the IC that opens the next stride
-    emitted: int = 0

@@ -5,11 +5,19 @@ unknown mounting) into :class:`Stride` s (initial contact -> next initial contac
 the event rules of :mod:`imugait.gait.events` (Salarian 2004 / Greene 2010 for the shank, Rampp 2015 for
 the foot) and the plausibility rules of biomechanics.md §3.5.
 
-Streaming contract: ``push(block)`` returns the strides that are now final, ``flush()`` the rest. The
-detector re-blocks its input on a fixed grid of ``hop_s`` (counted in samples from the start of each
-gap-free segment) and decides everything on that grid, so any chunking of the input gives exactly the
-same strides. The sagittal axis is decided once, when the last ``axis_buffer_s`` of data hold
-``axis_moving_s`` of movement; the buffered samples are then processed from the start.
+Streaming contract: ``push(block)`` returns the strides that are now final, ``flush()`` the rest, and
+any chunking of the input gives exactly the same strides. Two mechanisms make that so:
+
+* Until the sagittal axis is known, the input is re-blocked on a fixed grid of ``hop_s`` (counted in
+  samples from the start of each gap-free segment); the axis is decided once, at the first grid point
+  where the last ``axis_buffer_s`` of data hold ``axis_moving_s`` of movement, and the buffered samples
+  are then processed from the start.
+* After that, whatever has arrived is processed in one vectorised pass (at least ``hop_s`` of samples
+  at a time, so a push of one sample is cheap), and every quantity is a function of the samples alone,
+  never of when it is computed: each FIR output sample is computed from its own window of the raw
+  signal (:func:`_fir_centred`, a fixed-order sum), a mid-swing is the *first* maximum of its complete
+  window, and IC/FC searches wait until their window is complete.
+
 A stride is emitted at most about ``ms_half_window_s + 1/ms_cutoff_hz + hop_s`` (≈ 0.8 s) after its
 closing initial contact.
 """
@@ -18,15 +26,16 @@ from __future__ import annotations
 
 import collections
 import math
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.signal import lfilter
+from scipy.ndimage import correlate1d
 
 from imugait.errors import InputDataError
 from imugait.gait import events as ev
-from imugait.gait.stride_types import Stride, StrideFlag, _Segment
+from imugait.gait.stride_types import Stride, StrideFlag
 from imugait.types import Location, SampleBlock, Segment
 
 __all__ = ["Stride", "StrideDetector", "StrideFlag", "detect_strides"]
@@ -34,13 +43,78 @@ __all__ = ["Stride", "StrideDetector", "StrideFlag", "detect_strides"]
 F64 = NDArray[np.float64]
 
 
-def _fir_steady_zi(taps: F64) -> F64:
-    """``lfilter`` state of an FIR filter in steady state for a unit step (closed form).
+class _Buf:
+    """Growable 1-D float64 buffer: amortised O(1) append per sample, O(1) trimming at the front."""
 
-    For ``a = [1]`` the direct-form-II-transposed state is ``zi[k] = sum(taps[k+1:])``; equal to
-    ``scipy.signal.lfilter_zi(taps, [1])`` without its ``O(N^3)`` linear solve.
+    __slots__ = ("_a", "_hi", "_lo")
+
+    def __init__(self) -> None:
+        self._a: F64 = np.empty(256)
+        self._lo = self._hi = 0
+
+    def __len__(self) -> int:
+        return self._hi - self._lo
+
+    @property
+    def v(self) -> F64:
+        """The buffered values (a view)."""
+        return self._a[self._lo : self._hi]
+
+    def append(self, x: F64) -> None:
+        n, m = len(x), self._hi - self._lo
+        if self._hi + n > len(self._a):
+            cap = len(self._a)
+            while m + n > cap // 2:
+                cap *= 2
+            a = np.empty(cap) if cap != len(self._a) else self._a
+            a[:m] = self._a[self._lo : self._hi]  # numpy copes with the overlap when a is _a
+            self._a, self._lo, self._hi = a, 0, m
+        self._a[self._hi : self._hi + n] = x
+        self._hi += n
+
+    def drop(self, n: int) -> None:
+        """Forget the first ``n`` values."""
+        self._lo = min(self._hi, self._lo + n)
+
+
+def _fir_centred(x: F64, w_rev: F64, half: int) -> F64:
+    """Delay-compensated FIR outputs for the samples ``x[half : len(x) - half]``.
+
+    ``w_rev`` is the reversed tap vector (length ``2 * half + 1``). Output ``i`` is the fixed-order sum
+    of ``w_rev[j] * x[i + j]`` computed by :func:`scipy.ndimage.correlate1d` on ``x``'s own values
+    only, so the same output sample is bit-identical whichever piece of the stream it is computed in
+    (unlike ``lfilter`` with carried state on pieces, whose last bits depend on the cut points).
     """
-    return np.cumsum(taps[::-1])[::-1][1:].copy()
+    y = correlate1d(x, w_rev, mode="constant")
+    return np.asarray(y[half : len(x) - half], dtype=np.float64)
+
+
+def _median(x: collections.deque[float]) -> float:
+    """Median of a few floats (as ``np.median``, without its overhead)."""
+    v = sorted(x)
+    h = len(v) // 2
+    return v[h] if len(v) % 2 else (v[h - 1] + v[h]) / 2.0
+
+
+@dataclass
+class _Seg:
+    """State of one gap-free run of samples (indices count samples from the segment start)."""
+
+    after_gap: bool
+    n_raw: int = 0
+    base: int = 0  # absolute index of the first buffered sample
+    t: _Buf = field(default_factory=_Buf)
+    gnorm: _Buf = field(default_factory=_Buf)
+    w_ms: _Buf = field(default_factory=_Buf)
+    w_ev: _Buf = field(default_factory=_Buf)
+    # The last 2 * max(half-lengths) raw rates (virtual samples before the start repeat the first).
+    tail: F64 = field(default_factory=lambda: np.empty(0))
+    ms_next: int = 0
+    pending: list[int] = field(default_factory=list)
+    last_ms: int | None = None  # absolute index of the last accepted mid-swing
+    last_ms_amp: float = 0.0
+    prev_ic: float | None = None  # fractional absolute index of the IC that opens the next stride
+    emitted: int = 0
 
 
 class StrideDetector:
@@ -65,7 +139,7 @@ class StrideDetector:
         A mid-swing peak must exceed ``max(ms_min_rad_s, ms_rel * median(last 5 peaks))``
         (Salarian: 50 deg/s; the relative part is Greene's adaptive threshold).
     ms_half_window_s
-        A mid-swing peak is the maximum within ± this window.
+        A mid-swing peak is the first maximum within ± this window.
     ic_window_s, fc_window_s
         IC is searched this long after, FC this long before each mid-swing.
     ic_max_rad_s, fc_max_rad_s
@@ -78,7 +152,8 @@ class StrideDetector:
     gap_factor
         Consecutive samples more than ``gap_factor / fs_hz`` apart (or a sequence jump) make a gap.
     hop_s
-        Internal processing grid (latency granularity).
+        Axis-decision grid, and the least amount of new samples processed at once (latency
+        granularity).
     """
 
     def __init__(
@@ -139,15 +214,19 @@ class StrideDetector:
         # Bound to the first block:
         self._sensor: str | None = None
         self._location: Location | None = None
+        self._foot = False
         self._fs = 0.0
         self._next_seq: int | None = None
         self._last_t = -math.inf
-        # Partial hop and the axis-calibration buffer (t, gyr, acc, gap-before flag).
-        self._hop_parts: list[tuple[F64, F64, F64]] = []
-        self._hop_n = 0
-        self._cal: list[tuple[F64, F64, F64, bool]] = []
+        # Samples not processed yet (t, gyr, acc), and the axis-calibration buffer
+        # (t, gyr, acc, gap-before flag, moving-sample count) with its total moving count.
+        self._parts: list[tuple[F64, F64, F64]] = []
+        self._parts_n = 0
+        self._cal: collections.deque[tuple[F64, F64, F64, bool, int]] = collections.deque()
+        self._cal_n = 0
+        self._cal_moving = 0
         self._gap_pending = False
-        self._seg: _Segment | None = None
+        self._seg: _Seg | None = None
         self._amps: collections.deque[float] = collections.deque(maxlen=5)
         self._bout_id = -1
         self._last_end_t = -math.inf
@@ -171,7 +250,6 @@ class StrideDetector:
         out: list[Stride] = []
         if block.n == 0:
             return out
-        seq = block.first_seq + np.arange(block.n)
         dt_max = self.gap_factor / self._fs
         t = block.t_s
         if t[0] <= self._last_t:
@@ -185,20 +263,14 @@ class StrideDetector:
             b = starts[i + 1] if i + 1 < len(starts) else block.n
             if i > 0 or first_gap:
                 out += self._gap()
-            # feed at most one hop at a time: the hop buffer stays small (linear time for
-            # any block size) and the result is the same as for any other chunking
-            for c in range(a, b, self._hop):
-                d = min(b, c + self._hop)
-                self._hop_parts.append((t[c:d], block.gyr_rad_s[c:d], block.acc_m_s2[c:d]))
-                self._hop_n += d - c
-                out += self._drain_hops()
-        self._next_seq = int(seq[-1]) + 1
+            out += self._feed(t[a:b], block.gyr_rad_s[a:b], block.acc_m_s2[a:b])
+        self._next_seq = block.first_seq + block.n
         self._last_t = float(t[-1])
         return out
 
     def flush(self) -> list[Stride]:
         """End of stream: process everything still buffered and return the last strides."""
-        out = self._run_hop(self._take(self._hop_n)) if self._hop_n else []
+        out = self._run(self._take()) if self._parts_n else []
         if self._axis is None and self._cal:
             out += self._decide_axis(force=True)
         out += self._end_segment(gap=False)
@@ -212,134 +284,174 @@ class StrideDetector:
                     f"StrideDetector needs a shank or foot sensor, got {block.location}"
                 )
             self._sensor, self._location, self._fs = block.sensor, block.location, block.fs_hz
+            self._foot = block.location.segment is Segment.FOOT
             self._hop = max(1, round(self.hop_s * self._fs))
-            self._taps_ms = ev.fir_lowpass_taps(
+            taps_ms = ev.fir_lowpass_taps(
                 cutoff_hz=min(self.ms_cutoff_hz, 0.45 * self._fs), fs_hz=self._fs
             )
-            self._taps_ev = ev.fir_lowpass_taps(
+            taps_ev = ev.fir_lowpass_taps(
                 cutoff_hz=min(self.ev_cutoff_hz, 0.45 * self._fs), fs_hz=self._fs
             )
-            self._d_ms, self._d_ev = len(self._taps_ms) // 2, len(self._taps_ev) // 2
+            self._w_ms, self._w_ev = taps_ms[::-1].copy(), taps_ev[::-1].copy()
+            self._d_ms, self._d_ev = len(taps_ms) // 2, len(taps_ev) // 2
+            self._d_max = max(self._d_ms, self._d_ev)
             self._half_w = max(1, round(self.ms_half_window_s * self._fs))
         elif block.sensor != self._sensor or block.location != self._location:
             raise ValueError("a StrideDetector serves one sensor; create one per sensor")
         elif block.fs_hz != self._fs:
             raise ValueError("fs_hz changed between blocks")
 
-    def _take(self, n: int) -> tuple[F64, F64, F64]:
-        t = np.concatenate([p[0] for p in self._hop_parts])
-        g = np.concatenate([p[1] for p in self._hop_parts])
-        a = np.concatenate([p[2] for p in self._hop_parts])
-        self._hop_parts = [(t[n:], g[n:], a[n:])] if n < len(t) else []
-        self._hop_n = len(t) - n
-        return t[:n], g[:n], a[:n]
+    def _take(self) -> tuple[F64, F64, F64]:
+        """All unprocessed samples, as one run."""
+        parts, self._parts, self._parts_n = self._parts, [], 0
+        if len(parts) == 1:
+            return parts[0]
+        return (
+            np.concatenate([p[0] for p in parts]),
+            np.concatenate([p[1] for p in parts]),
+            np.concatenate([p[2] for p in parts]),
+        )
 
-    def _drain_hops(self) -> list[Stride]:
+    def _feed(self, t: F64, g: F64, a: F64) -> list[Stride]:
+        """Buffer one gap-free run; process it on the hop grid (no axis yet) or in bulk."""
         out: list[Stride] = []
-        while self._hop_n >= self._hop:
-            out += self._run_hop(self._take(self._hop))
+        c, n = 0, len(t)
+        while self._axis is None and c < n:
+            d = min(n, c + self._hop - self._parts_n)
+            self._parts.append((t[c:d], g[c:d], a[c:d]))
+            self._parts_n += d - c
+            c = d
+            if self._parts_n == self._hop:
+                out += self._run(self._take())
+        if c < n:
+            self._parts.append((t[c:], g[c:], a[c:]))
+            self._parts_n += n - c
+            if self._parts_n >= self._hop:
+                out += self._run(self._take())
         return out
 
     def _gap(self) -> list[Stride]:
-        out = self._run_hop(self._take(self._hop_n)) if self._hop_n else []
+        out = self._run(self._take()) if self._parts_n else []
         if self._axis is None:
             self._gap_pending = True
             return out
         return out + self._end_segment(gap=True)
 
-    def _run_hop(self, hop: tuple[F64, F64, F64]) -> list[Stride]:
-        t, g, a = hop
+    def _run(self, run: tuple[F64, F64, F64]) -> list[Stride]:
+        t, g, a = run
         if self._axis is not None:
             return self._analyse(t, g)
-        self._cal.append((t, g, a, self._gap_pending))
+        moving = int(ev.moving_mask(g).sum())
+        self._cal.append((t, g, a, self._gap_pending, moving))
+        self._cal_n += len(t)
+        self._cal_moving += moving
         self._gap_pending = False
         n_keep = round(self.axis_buffer_s * self._fs)
-        while sum(len(c[0]) for c in self._cal) > n_keep:
-            self._cal.pop(0)
+        while self._cal_n > n_keep:
+            old = self._cal.popleft()
+            self._cal_n -= len(old[0])
+            self._cal_moving -= old[4]
         return self._decide_axis(force=False)
 
     def _decide_axis(self, *, force: bool) -> list[Stride]:
-        g = np.concatenate([c[1] for c in self._cal])
-        n_moving = int(ev.moving_mask(g).sum())
         need = (1.0 if force else self.axis_moving_s) * self._fs
-        if n_moving < need or self._location is None:
+        if self._cal_moving < need or self._location is None:
             if force:
                 self._cal.clear()
+                self._cal_n = self._cal_moving = 0
             return []
+        g = np.concatenate([c[1] for c in self._cal])
         acc = np.concatenate([c[2] for c in self._cal])
         self._axis = ev.sagittal_axis(
             g, acc_m_s2=acc, fs_hz=self._fs, segment=self._location.segment
         )
         out: list[Stride] = []
-        cal, self._cal = self._cal, []
-        for t, gyr, _, gap_before in cal:
-            if gap_before:
+        cal, self._cal = list(self._cal), collections.deque()
+        self._cal_n = self._cal_moving = 0
+        # Process the buffer from its start, one gap-free run at a time.
+        i = 0
+        while i < len(cal):
+            j = i + 1
+            while j < len(cal) and not cal[j][3]:
+                j += 1
+            if cal[i][3]:
                 out += self._end_segment(gap=True)
-            out += self._analyse(t, gyr)
+            if j == i + 1:
+                out += self._analyse(cal[i][0], cal[i][1])
+            else:
+                run = cal[i:j]
+                out += self._analyse(
+                    np.concatenate([c[0] for c in run]), np.concatenate([c[1] for c in run])
+                )
+            i = j
         return out
 
     # ------------------------------------------------------------------ analysis
     def _analyse(self, t: F64, gyr: F64) -> list[Stride]:
+        """Append one gap-free run to the current segment, filter it and detect."""
         assert self._axis is not None
         seg = self._seg
         if seg is None:
-            seg = self._seg = _Segment(after_gap=self._gap_pending)
+            seg = self._seg = _Seg(after_gap=self._gap_pending)
             self._gap_pending = False
-        omega = gyr @ self._axis
-        if seg.zi_ms is None or seg.zi_ev is None:
-            seg.zi_ms = _fir_steady_zi(self._taps_ms) * omega[0]
-            seg.zi_ev = _fir_steady_zi(self._taps_ev) * omega[0]
-        y_ms, seg.zi_ms = lfilter(self._taps_ms, [1.0], omega, zi=seg.zi_ms)
-        y_ev, seg.zi_ev = lfilter(self._taps_ev, [1.0], omega, zi=seg.zi_ev)
-        self._append(seg, t, np.linalg.norm(gyr, axis=1), y_ms, y_ev)
-        seg.last_omega = float(omega[-1])
+        ax = self._axis
+        g0, g1, g2 = gyr[:, 0], gyr[:, 1], gyr[:, 2]
+        # Elementwise (not a matrix product) so each sample's value is independent of the run.
+        omega = g0 * ax[0] + g1 * ax[1] + g2 * ax[2]
+        if seg.n_raw == 0:
+            seg.tail = np.full(2 * self._d_max, omega[0])
+        x = np.concatenate([seg.tail, omega])
+        x0 = seg.n_raw - 2 * self._d_max  # absolute index of x[0]
+        seg.n_raw += len(t)
+        seg.t.append(t)
+        if self._foot:
+            seg.gnorm.append(np.sqrt(g0 * g0 + g1 * g1 + g2 * g2))
+        self._filter(seg, x, x0, final=False)
+        seg.tail = x[len(x) - 2 * self._d_max :]
         return self._detect(seg, final=False)
 
-    def _append(self, seg: _Segment, t: F64, gnorm: F64, y_ms: F64, y_ev: F64) -> None:
-        """Append raw samples and the delay-compensated filter outputs (aligned to raw indices)."""
-        n0 = seg.n_raw
-        seg.n_raw += len(t)
-        seg.t = np.concatenate([seg.t, t])
-        seg.gnorm = np.concatenate([seg.gnorm, gnorm])
-        # Output k of a filter with delay D belongs to raw index k - D: drop outputs before index 0.
-        seg.w_ms = np.concatenate([seg.w_ms, y_ms[max(0, self._d_ms - n0) :]])
-        seg.w_ev = np.concatenate([seg.w_ev, y_ev[max(0, self._d_ev - n0) :]])
+    def _filter(self, seg: _Seg, x: F64, x0: int, *, final: bool) -> None:
+        """Append the FIR outputs that ``x`` (raw rates from absolute index ``x0``) now determines."""
+        for buf, w, d in ((seg.w_ms, self._w_ms, self._d_ms), (seg.w_ev, self._w_ev, self._d_ev)):
+            lo = seg.base + len(buf)  # first output not computed yet
+            hi = seg.n_raw if final else seg.n_raw - d
+            if hi > lo:
+                buf.append(_fir_centred(x[lo - d - x0 : hi + d - x0], w, d))
 
     def _end_segment(self, *, gap: bool) -> list[Stride]:
         seg, self._seg = self._seg, None
         if gap:
             self._gap_pending = True
-        if seg is None or seg.zi_ms is None or seg.zi_ev is None:
+        if seg is None or seg.n_raw == 0:
             return []
-        pad = np.full(max(self._d_ms, self._d_ev), seg.last_omega)
-        y_ms, _ = lfilter(self._taps_ms, [1.0], pad, zi=seg.zi_ms)
-        y_ev, _ = lfilter(self._taps_ev, [1.0], pad, zi=seg.zi_ev)
-        need_ms = seg.n_raw - seg.base - len(seg.w_ms)
-        need_ev = seg.n_raw - seg.base - len(seg.w_ev)
-        seg.w_ms = np.concatenate([seg.w_ms, y_ms[len(pad) - self._d_ms :][:need_ms]])
-        seg.w_ev = np.concatenate([seg.w_ev, y_ev[len(pad) - self._d_ev :][:need_ev]])
+        # The last outputs see the final rate held constant (as the first see the first rate).
+        x = np.concatenate([seg.tail, np.full(self._d_max, seg.tail[-1])])
+        self._filter(seg, x, seg.n_raw - 2 * self._d_max, final=True)
         out = self._detect(seg, final=True, gap=gap)
         if gap and seg.prev_ic is not None:
             self._rejected["gap"] += 1
         return out
 
-    def _detect(self, seg: _Segment, *, final: bool, gap: bool = False) -> list[Stride]:
+    def _detect(self, seg: _Seg, *, final: bool, gap: bool = False) -> list[Stride]:
         fs, base = self._fs, seg.base
-        valid_ms, valid_ev = base + len(seg.w_ms), base + len(seg.w_ev)
-        # 1. Mid-swing peaks: maximum of the 4 Hz signal within ±W, above the adaptive threshold.
+        w_ms, w_ev = seg.w_ms.v, seg.w_ev.v
+        valid_ms, valid_ev = base + len(w_ms), base + len(w_ev)
+        max_stride = self.max_stride_s * fs
+        # 1. Mid-swing peaks: first maximum of the 4 Hz signal within ±W, above the adaptive
+        #    threshold; decided only once the window is complete (or the segment has ended).
         hi = valid_ms if final else valid_ms - self._half_w
         ks = ev.mid_swing_candidates(
-            seg.w_ms,
+            w_ms,
             lo=seg.ms_next - base,
             hi=hi - base,
             half_window=self._half_w,
             min_rad_s=self.ms_min_rad_s,
         )
         for k in ks.tolist():
-            amp = float(seg.w_ms[k])
+            amp = float(w_ms[k])
             thr = self.ms_min_rad_s
             if self._amps:
-                thr = max(thr, self.ms_rel * float(np.median(np.asarray(self._amps))))
+                thr = max(thr, self.ms_rel * _median(self._amps))
             if amp <= thr:
                 continue
             # One mid-swing per stride: a smaller peak less than min_stride_s after the last
@@ -358,26 +470,28 @@ class StrideDetector:
         seg.ms_next = max(seg.ms_next, hi)
         # 2. IC after / FC before each mid-swing, in order; a stride closes at each IC.
         out: list[Stride] = []
-        foot = self._location is not None and self._location.segment is Segment.FOOT
+        foot = self._foot
         ic_win, fc_win = round(self.ic_window_s * fs), round(self.fc_window_s * fs)
         while seg.pending:
             ms = seg.pending[0]
             a, b = ms + 1 - base, ms + ic_win + 1 - base
             if self.ic_rule == "zero":
-                ic = ev.first_down_crossing(seg.w_ev, a, b)
+                ic = ev.first_down_crossing(w_ev, a, b, base=base)
             else:
-                ic = ev.first_local_min(seg.w_ev, a, b, below_rad_s=self.ic_max_rad_s)
+                ic = ev.first_local_min(w_ev, a, b, below_rad_s=self.ic_max_rad_s, base=base)
             if ic is None and not final and valid_ev - 1 <= ms + ic_win:
                 break  # not enough data yet to decide
             seg.pending.pop(0)
+            if seg.prev_ic is not None and ms - seg.prev_ic > max_stride:
+                seg.prev_ic = None  # as step 3 would have forgotten it (pause, end of bout)
             lo = ms - fc_win
             if seg.prev_ic is not None:
                 lo = max(lo, math.floor(seg.prev_ic) + 1)
             if foot:
-                fc = ev.last_up_crossing(seg.w_ev, lo - base, ms - base)
+                fc = ev.last_up_crossing(w_ev, lo - base, ms - base, base=base)
             else:
                 fc = ev.last_local_min(
-                    seg.w_ev, lo - base, ms - base, below_rad_s=self.fc_max_rad_s
+                    w_ev, lo - base, ms - base, below_rad_s=self.fc_max_rad_s, base=base
                 )
             if ic is None:
                 if seg.prev_ic is not None:
@@ -386,19 +500,15 @@ class StrideDetector:
                     self._rejected["gap" if gap and cut_short else "no_ic"] += 1
                 seg.prev_ic = None
                 continue
-            ic_abs = ic + base
             if seg.prev_ic is not None:
-                fc_abs = None if fc is None else fc + base
-                stride = self._make_stride(seg, seg.prev_ic, fc_abs, ic_abs, ms, foot=foot)
+                stride = self._make_stride(seg, seg.prev_ic, fc, ic, ms, foot=foot)
                 if stride is not None:
                     out.append(stride)
-            seg.prev_ic = ic_abs
-        # 3. Forget an opening IC that can no longer close a plausible stride (pause, end of bout).
-        if (
-            seg.prev_ic is not None
-            and not seg.pending
-            and seg.ms_next - seg.prev_ic > self.max_stride_s * fs
-        ):
+            seg.prev_ic = ic
+        # 3. Forget an opening IC that can no longer close a plausible stride (pause, end of bout):
+        #    every later mid-swing lies beyond ms_next, so step 2 would drop it anyway; forgetting
+        #    it here only lets step 4 free the buffer during a long pause.
+        if seg.prev_ic is not None and not seg.pending and seg.ms_next - seg.prev_ic > max_stride:
             seg.prev_ic = None
         # 4. Trim the buffers to what later decisions can still look at.
         keep = seg.ms_next - self._half_w - fc_win - 2
@@ -408,13 +518,13 @@ class StrideDetector:
             keep = min(keep, math.floor(seg.prev_ic) - 2)
         cut = keep - base
         if cut > 0:
-            seg.t, seg.gnorm = seg.t[cut:], seg.gnorm[cut:]
-            seg.w_ms, seg.w_ev = seg.w_ms[cut:], seg.w_ev[cut:]
+            for buf in (seg.t, seg.gnorm, seg.w_ms, seg.w_ev):
+                buf.drop(cut)
             seg.base += cut
         return out
 
     def _make_stride(
-        self, seg: _Segment, ic0: float, fc: float | None, ic1: float, ms: int, *, foot: bool
+        self, seg: _Seg, ic0: float, fc: float | None, ic1: float, ms: int, *, foot: bool
     ) -> Stride | None:
         if fc is None:
             self._rejected["no_fc"] += 1
@@ -422,10 +532,10 @@ class StrideDetector:
         if not ic0 < fc < ms < ic1:
             self._rejected["order"] += 1
             return None
-        base = seg.base
-        ic0_t = ev.index_to_time(seg.t, ic0 - base)
-        fc_t = ev.index_to_time(seg.t, fc - base)
-        ic1_t = ev.index_to_time(seg.t, ic1 - base)
+        base, t = seg.base, seg.t.v
+        ic0_t = ev.index_to_time(t, ic0, base=base)
+        fc_t = ev.index_to_time(t, fc, base=base)
+        ic1_t = ev.index_to_time(t, ic1, base=base)
         stride_s = ic1_t - ic0_t
         if not self.min_stride_s <= stride_s <= self.max_stride_s:
             self._rejected["stride_time"] += 1
@@ -437,12 +547,12 @@ class StrideDetector:
         min_vel_t: float | None = None
         if foot:
             mv = ev.min_energy_center(
-                seg.gnorm,
+                seg.gnorm.v,
                 math.ceil(ic0) - base,
                 math.floor(fc) - base,
                 window=max(1, round(0.1 * self._fs)),
             )
-            min_vel_t = None if mv is None else ev.index_to_time(seg.t, mv)
+            min_vel_t = None if mv is None else ev.index_to_time(t, mv)
         flags: set[StrideFlag] = set()
         if ic0_t - self._last_end_t > self.bout_gap_s:
             self._bout_id += 1
@@ -459,8 +569,8 @@ class StrideDetector:
             end_t_s=ic1_t,
             bout_id=self._bout_id,
             location=self._location,
-            ms_t_s=ev.index_to_time(seg.t, ms - base),
-            ms_peak_rad_s=float(seg.w_ms[ms - base]),
+            ms_t_s=ev.index_to_time(t, ms, base=base),
+            ms_peak_rad_s=float(seg.w_ms.v[ms - base]),
             min_vel_t_s=min_vel_t,
             flags=frozenset(flags),
         )

@@ -7,6 +7,8 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy.spatial.transform import Rotation
 
 from imugait.analysis import (
@@ -19,7 +21,7 @@ from imugait.analysis import (
     loading_response_flexion,
     segment_long_axis,
 )
-from imugait.analysis.impact import shock_signal
+from imugait.analysis.impact import ImpactStream, _ExactSum, shock_signal
 from imugait.sim import LEGS_4
 from imugait.types import Location, SampleBlock, Segment, Side
 from imugait.units import DEG_PER_RAD, G_M_S2, RAD_PER_DEG
@@ -144,3 +146,107 @@ def test_lr_flexion_matches_truth(right_antalgic: Case) -> None:
         kb.t_s, kb.knee_flexion_rad + 4 * RAD_PER_DEG, tab["ic_t_s"], tab["end_t_s"]
     )
     np.testing.assert_allclose(a, b, atol=1e-12)
+
+
+# ---------------------------------------------------------------- streaming (ImpactStream)
+def _stream_case() -> tuple[SampleBlock, np.ndarray, np.ndarray]:
+    """A simulated shank with standing, walking, a pause and a data gap; its true IC/FC."""
+    sim = make_case("healthy", duration_s=40.0, seed=5).sim
+    b = sim.sensor(Location.RIGHT_SHANK).block()
+    tab = sim.truth.stride_table(Side.RIGHT)
+    ic, fc = np.asarray(tab["ic_t_s"], float), np.asarray(tab["fc_t_s"], float)
+    keep = np.ones(b.n, dtype=bool)
+    keep[(b.t_s > ic[8] - 0.1) & (b.t_s < ic[8] + 0.2)] = False  # a loss over an IC window
+    keep[(b.t_s > ic[12] + 0.4) & (b.t_s < ic[12] + 0.5)] = False  # one in an IC's context
+    blk = SampleBlock(
+        b.sensor, b.location, b.t_s[keep], b.acc_m_s2[keep], b.gyr_rad_s[keep], b.fs_hz
+    )
+    return blk, ic, fc
+
+
+_SC_BLOCK, _SC_IC, _SC_FC = _stream_case()
+
+
+def _whole_stream() -> tuple[LongAxis, np.ndarray]:
+    st = ImpactStream(fs_hz=_SC_BLOCK.fs_hz)
+    st.push_samples(_SC_BLOCK)
+    for a, b in zip(_SC_IC, _SC_FC, strict=True):
+        st.push_stride(a, b)
+    ax, m = st.result()
+    return ax, np.column_stack([m.peak_m_s2, m.time_to_peak_s, m.loading_rate_m_s3])
+
+
+_SC_WHOLE = _whole_stream()
+
+
+def test_impact_stream_equals_whole_run_filter() -> None:
+    """The 1 s context cut changes the shock by ~exp(-19) relative to filtering whole runs."""
+    ax, got = _SC_WHOLE
+    ref_ax = segment_long_axis(
+        _SC_BLOCK.t_s, _SC_BLOCK.acc_m_s2, _SC_BLOCK.gyr_rad_s, fs_hz=_SC_BLOCK.fs_hz
+    )
+    assert ax.source == ref_ax.source == "still"
+    np.testing.assert_allclose(ax.axis, ref_ax.axis, rtol=0, atol=1e-14)
+    shock = shock_signal(_SC_BLOCK.t_s, _SC_BLOCK.acc_m_s2 @ ref_ax.axis, fs_hz=_SC_BLOCK.fs_hz)
+    m = impact_metrics(_SC_BLOCK.t_s, shock, _SC_IC, fs_hz=_SC_BLOCK.fs_hz)
+    ref = np.column_stack([m.peak_m_s2, m.time_to_peak_s, m.loading_rate_m_s3])
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(ref))
+    assert np.isnan(ref[8, 0])  # the loss over IC 8
+    assert int(np.isnan(ref[:, 0]).sum()) == 1
+    np.testing.assert_allclose(got, ref, rtol=1e-7)
+
+
+@settings(max_examples=10, deadline=None)
+@given(
+    st.lists(st.integers(min_value=1, max_value=_SC_BLOCK.n - 1), max_size=30, unique=True),
+    st.integers(min_value=0, max_value=400),
+)
+def test_impact_stream_any_chunking_is_bit_identical(cuts: list[int], lag: int) -> None:
+    """Samples in any pieces, each stride pushed ``lag`` samples after its FC arrived."""
+    st_ = ImpactStream(fs_hz=_SC_BLOCK.fs_hz)
+    due = np.searchsorted(_SC_BLOCK.t_s, _SC_FC) + lag  # sample count after which it is pushed
+    k = 0
+    for b in _SC_BLOCK.split(sorted(cuts)):
+        st_.push_samples(b)
+        while k < len(_SC_IC) and due[k] <= b.first_seq + b.n:
+            st_.push_stride(float(_SC_IC[k]), float(_SC_FC[k]))
+            k += 1
+    for a, b_ in zip(_SC_IC[k:], _SC_FC[k:], strict=True):
+        st_.push_stride(float(a), float(b_))
+    ax, m = st_.result()
+    got = np.column_stack([m.peak_m_s2, m.time_to_peak_s, m.loading_rate_m_s3])
+    np.testing.assert_array_equal(ax.axis, _SC_WHOLE[0].axis)
+    np.testing.assert_array_equal(got, _SC_WHOLE[1])
+
+
+def test_impact_stream_stance_axis_without_standing() -> None:
+    """No standing at all: the axis comes from the stance samples, as segment_long_axis."""
+    sim = make_case("healthy", duration_s=20.0, stand_start_s=0.0, stand_end_s=0.0, seed=3).sim
+    b = sim.sensor(Location.LEFT_SHANK).block()
+    tab = sim.truth.stride_table(Side.LEFT)
+    ic, fc = np.asarray(tab["ic_t_s"], float), np.asarray(tab["fc_t_s"], float)
+    ref = segment_long_axis(b.t_s, b.acc_m_s2, b.gyr_rad_s, fs_hz=b.fs_hz, ic_t_s=ic, fc_t_s=fc)
+    st_ = ImpactStream(fs_hz=b.fs_hz)
+    for part in b.split(list(range(97, b.n, 97))):
+        st_.push_samples(part)
+    for x, y in zip(ic, fc, strict=True):
+        st_.push_stride(float(x), float(y))
+    ax, _ = st_.result()
+    assert ax.source == ref.source == "stance"
+    np.testing.assert_allclose(ax.axis, ref.axis, rtol=0, atol=1e-14)
+
+
+def test_exact_sum_is_order_free_and_correctly_rounded() -> None:
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((20000, 3)) * np.array([1e-3, 10.0, 1e5])
+    x[5] = np.nan  # skipped
+    whole = _ExactSum(3)
+    whole.add(x)
+    parts = _ExactSum(3)
+    for lo in rng.permutation(np.arange(0, len(x), 333)):
+        parts.add(x[lo : lo + 333])
+    ok = np.isfinite(x).all(axis=1)
+    ref = np.array([math.fsum(x[ok, c]) for c in range(3)])
+    np.testing.assert_array_equal(whole.value(), ref)
+    np.testing.assert_array_equal(parts.value(), ref)
+    assert whole.n == parts.n == len(x) - 1

@@ -142,3 +142,44 @@ def test_match_events_one_to_one() -> None:
     assert empty.tp == 0
     assert empty.precision == 0.0
     assert math.isnan(empty.sensitivity)
+
+
+def test_mid_swing_first_maximum_of_a_plateau_whatever_the_range() -> None:
+    w = np.zeros(200)
+    w[50:53] = 2.0  # a plateau: one peak, its first sample
+    w[120] = 2.0
+    w[140] = 2.0  # equal maxima 20 apart (< W): only the first
+    full = ev.mid_swing_candidates(w, lo=0, hi=200, half_window=30, min_rad_s=1.0)
+    np.testing.assert_array_equal(full, [50, 120])
+    # Deciding in pieces (as the streaming detector does) finds the same peaks.
+    parts = [
+        ev.mid_swing_candidates(w, lo=a, hi=b, half_window=30, min_rad_s=1.0)
+        for a, b in ((0, 51), (51, 130), (130, 141), (141, 200))
+    ]
+    np.testing.assert_array_equal(np.concatenate(parts), full)
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(min_value=0, max_value=10**9), st.integers(min_value=1, max_value=5))
+def test_event_times_do_not_depend_on_the_buffer_offset(base: int, k: int) -> None:
+    """The same samples held at another offset of a trimmed buffer give bit-identical times."""
+    rng = np.random.default_rng(k)
+    w = np.sin(np.linspace(0, 9, 400)) + 0.01 * rng.standard_normal(400)
+    t = 1000.0 + (np.arange(400) + 0.37 * rng.random(400)) / 200.0
+
+    def found(off: int) -> list[float]:
+        """Events and their times with the first ``off`` samples trimmed (absolute indices)."""
+        ww, tt, b = w[off:], t[off:], base + off
+        xs = [
+            ev.first_down_crossing(ww, 10 - off, 390 - off, base=b),
+            ev.last_up_crossing(ww, 10 - off, 390 - off, base=b),
+            ev.first_local_min(ww, 10 - off, 390 - off, below_rad_s=0.0, base=b),
+            ev.last_local_min(ww, 10 - off, 390 - off, below_rad_s=0.0, base=b),
+        ]
+        assert all(x is not None for x in xs)
+        return [
+            *(float(x) for x in xs if x is not None),
+            *(ev.index_to_time(tt, x, base=b) for x in xs if x is not None),
+        ]
+
+    assert found(0) == found(k)

@@ -420,3 +420,80 @@ def test_simulator_paretic_recurvatum_left_shank() -> None:
     s = score_events(truth["ic_t_s"][steady], [x.ic_t_s for x in strides])
     assert s.sensitivity == 1.0
     assert score_events(truth["ic_t_s"], [x.ic_t_s for x in strides]).precision == 1.0
+
+
+def _pause_gap_block() -> SampleBlock:
+    """Walk, 3 s standing, walk, a 0.4 s loss, walk: pauses, bouts and gaps in one stream."""
+    a, _, _ = synth(seed=6, walk_s=12.0, still_s=1.0)
+    b, _, _ = synth(seed=7, walk_s=14.0, still_s=1.0, phase0=0.4)
+    n_still = int(3.0 * FS)
+    t_still = a.t_s[-1] + np.arange(1, n_still + 1) / FS
+    still = SampleBlock(
+        sensor=a.sensor,
+        location=a.location,
+        t_s=t_still,
+        acc_m_s2=np.tile(a.acc_m_s2[-1], (n_still, 1)),
+        gyr_rad_s=np.zeros((n_still, 3)),
+        fs_hz=FS,
+    )
+    b2 = SampleBlock(
+        sensor=a.sensor,
+        location=a.location,
+        t_s=b.t_s + t_still[-1] + 1 / FS,
+        acc_m_s2=b.acc_m_s2,
+        gyr_rad_s=b.gyr_rad_s,
+        fs_hz=FS,
+    )
+    whole = SampleBlock.concat([a, still, b2])
+    keep = np.ones(whole.n, dtype=bool)
+    keep[whole.n - 600 : whole.n - 560] = False  # 0.4 s lost, 6 s before the end
+    return SampleBlock(
+        sensor=whole.sensor,
+        location=whole.location,
+        t_s=whole.t_s[keep],
+        acc_m_s2=whole.acc_m_s2[keep],
+        gyr_rad_s=whole.gyr_rad_s[keep],
+        fs_hz=FS,
+    )
+
+
+_PAUSE_GAP = _pause_gap_block()
+_PAUSE_GAP_WHOLE = run(_PAUSE_GAP)
+
+
+@settings(max_examples=15, deadline=None)
+@given(
+    st.lists(st.integers(min_value=1, max_value=_PAUSE_GAP.n - 1), max_size=60, unique=True),
+    st.sampled_from([0.01, 0.25, 1.0]),
+)
+def test_chunk_invariance_pause_gap_any_hop(cuts: list[int], hop_s: float) -> None:
+    """Bulk processing after the axis: any cuts, any processing granularity, same strides."""
+    whole, det_w = run(_PAUSE_GAP, hop_s=hop_s)
+    if hop_s == 0.25:
+        assert whole == _PAUSE_GAP_WHOLE[0]
+    assert len(whole) >= 20
+    assert sorted({s.bout_id for s in whole}) == [0, 1]
+    det = StrideDetector(hop_s=hop_s)
+    parts = [s for b in _PAUSE_GAP.split(sorted(cuts)) for s in det.push(b)] + det.flush()
+    assert parts == whole
+    assert det.rejected == det_w.rejected == _PAUSE_GAP_WHOLE[1].rejected
+
+
+def test_one_sample_at_a_time_equals_whole() -> None:
+    block = _PAUSE_GAP.slice(0, 2600)
+    whole, det_w = run(block)
+    det = StrideDetector()
+    out = [s for b in block.split(list(range(1, block.n))) for s in det.push(b)] + det.flush()
+    assert out == whole
+    assert det.rejected == det_w.rejected
+
+
+def test_filtered_signal_at_segment_end_is_the_true_filter_output() -> None:
+    """Before a gap, the last IC uses the FIR with the final rate held (not padded outputs)."""
+    block, ic_true, _ = synth(seed=12, walk_s=12.0, still_s=1.0)
+    # End the data 1 sample after a true IC: the 15 Hz filter's last half-length decides it.
+    k = int(np.searchsorted(block.t_s, ic_true[5])) + 1
+    cut = block.slice(0, k)
+    strides, _ = run(cut)
+    assert strides
+    assert abs(strides[-1].end_t_s - ic_true[5]) < 0.02
