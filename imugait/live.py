@@ -3,8 +3,10 @@
 :class:`LiveAnalysis` is the session's processor: every notification's frames go through the
 same pipeline as ``imugait analyze`` (so the live strides and flags equal the offline ones on the
 recording the session wrote), and it keeps what a live display needs: strides per leg, the
-latest knee angle, hyperextension results as each stance ends, and an asymmetry verdict on the
-strides so far (recomputed at most once per ``asym_every_s``).
+latest knee angle, the hyperextension verdict of each stance as it ends (tens of ms after final
+contact; the stride that confirms it later keeps the same verdict, see
+:mod:`imugait.analysis.hyperext_check`), and an asymmetry verdict on the strides so far
+(recomputed at most once per ``asym_every_s``).
 """
 
 from __future__ import annotations
@@ -32,6 +34,9 @@ class LegState:
     knee_deg: float = float("nan")
     hyperext_strides: int = 0
     last_hyperext: StrideHyperextension | None = None
+    # Stance verdicts not yet taken over by a stride, latest per IC.
+    open_verdicts: dict[float, StrideHyperextension] = field(default_factory=dict)
+    confirmed_positive: int = 0
 
 
 @dataclass(slots=True)
@@ -44,6 +49,9 @@ class LiveAnalysis:
     pipeline: GaitPipeline = field(init=False)
     strides: list[Stride] = field(default_factory=list)
     hyperextension: list[StrideHyperextension] = field(default_factory=list)
+    stance_verdicts: list[StrideHyperextension] = field(default_factory=list)
+    #: per stance verdict: (verdict, host monotonic time it became available)
+    verdict_times: list[tuple[StrideHyperextension, float]] = field(default_factory=list)
     legs: dict[Side, LegState] = field(default_factory=lambda: {s: LegState() for s in Side})
     asymmetry: AsymmetryReport | None = None
     events: list[str] = field(default_factory=list)
@@ -80,18 +88,38 @@ class LiveAnalysis:
             ok = np.isfinite(kb.knee_flexion_rad)
             if ok.any():
                 self.legs[kb.side].knee_deg = float(kb.knee_flexion_rad[ok][-1] * DEG_PER_RAD)
-        for hx in out.hyperextension:
-            self.hyperextension.append(hx)
+        wall = time.monotonic()
+        for hx in out.stance_verdicts:  # as each stance ends
+            self.stance_verdicts.append(hx)
+            self.verdict_times.append((hx, wall))
             leg = self.legs[hx.side]
             leg.last_hyperext = hx
+            leg.open_verdicts[hx.ic_t_s] = hx  # a later verdict of the same stance supersedes
             if hx.positive:
-                leg.hyperext_strides += 1
                 self.events.append(
                     f"{hx.side} hyperextension in stance at {hx.ic_t_s:.1f} s: "
                     f"min {hx.knee_min_rad * DEG_PER_RAD:.1f} deg ({hx.grade})"
                 )
             if now_session is not None:
                 self.flag_latency_s.append(now_session - hx.fc_t_s)
+        for hx in out.withdrawn_verdicts:
+            leg = self.legs[hx.side]
+            if leg.open_verdicts.get(hx.ic_t_s) is hx:
+                del leg.open_verdicts[hx.ic_t_s]
+                if hx.positive:
+                    self.events.append(
+                        f"{hx.side} hyperextension at {hx.ic_t_s:.1f} s withdrawn: "
+                        "no stride confirmed that stance"
+                    )
+        for hx in out.hyperextension:  # per stride (the stride table)
+            self.hyperextension.append(hx)
+            leg = self.legs[hx.side]
+            leg.open_verdicts = {k: v for k, v in leg.open_verdicts.items() if k > hx.ic_t_s + 1e-3}
+            leg.confirmed_positive += hx.positive
+        for leg in self.legs.values():
+            leg.hyperext_strides = leg.confirmed_positive + sum(
+                v.positive for v in leg.open_verdicts.values()
+            )
         self._update_asymmetry()
 
     def _update_asymmetry(self, *, force: bool = False) -> None:

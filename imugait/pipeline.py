@@ -8,8 +8,12 @@
    no shank is worn) finds strides with IC and FC;
 3. per leg with thigh and shank, a :class:`~imugait.signal.Resampler` aligns the two sensors
    and a :class:`~imugait.kinematics.KneeAngleEstimator` gives knee flexion;
-4. a :class:`~imugait.analysis.HyperextensionCheck` grades each stride's stance as soon as the
-   knee angle covers its final contact (the live flag).
+4. per leg with a knee angle, a :class:`~imugait.gait.StanceEndDetector` on the shank announces
+   each stance's end tens of ms after final contact, and a
+   :class:`~imugait.analysis.HyperextensionCheck` grades the stance as soon as the knee angle
+   covers its window (the live flag, ``stance_verdicts``); each stride then takes that verdict
+   (``hyperextension``, the stride table) or, when none fits it, its own; verdicts no stride
+   takes come out in ``withdrawn_verdicts``.
 
 ``push_frames``/``push_block`` return a :class:`PipelineOutput` with what became final; the
 offline path is ``push`` of each whole sensor stream, then ``flush``. Because every stage is
@@ -22,7 +26,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from imugait.analysis import HyperextensionCheck, StrideHyperextension
+from imugait.analysis.hyperext_check import HxOutput
 from imugait.gait import Stride, StrideDetector
+from imugait.gait.stance_end import StanceEnd, StanceEndDetector
 from imugait.kinematics import (
     KneeAngleEstimator,
     KneeBlock,
@@ -51,12 +57,23 @@ class PipelineOutput:
     knee: list[KneeBlock] = field(default_factory=list)
     hyperextension: list[StrideHyperextension] = field(default_factory=list)
     samples: list[SampleBlock] = field(default_factory=list)
+    stance_ends: list[StanceEnd] = field(default_factory=list)
+    stance_verdicts: list[StrideHyperextension] = field(default_factory=list)
+    withdrawn_verdicts: list[StrideHyperextension] = field(default_factory=list)
 
     def extend(self, other: PipelineOutput) -> None:
         self.strides.extend(other.strides)
         self.knee.extend(other.knee)
         self.hyperextension.extend(other.hyperextension)
         self.samples.extend(other.samples)
+        self.stance_ends.extend(other.stance_ends)
+        self.stance_verdicts.extend(other.stance_verdicts)
+        self.withdrawn_verdicts.extend(other.withdrawn_verdicts)
+
+    def add_hx(self, hx: HxOutput) -> None:
+        self.hyperextension.extend(hx.stride)
+        self.stance_verdicts.extend(hx.stance)
+        self.withdrawn_verdicts.extend(hx.withdrawn)
 
 
 def _stride_sources(sensors: Sequence[SensorSpec]) -> dict[Side, SensorSpec]:
@@ -123,7 +140,11 @@ class GaitPipeline:
                 calibration=ref if isinstance(ref, KneeCalibration) else None,
                 pose=ref if isinstance(ref, KneePose) else None,
             )
-        self._hx = HyperextensionCheck() if self._knee_pairs else None
+        self._hx = HyperextensionCheck(stance_verdicts=True) if self._knee_pairs else None
+        self._stance = {
+            by_loc[Location.of(side, Segment.SHANK)].sensor_id: (side, StanceEndDetector())
+            for side in self._knee_pairs
+        }
 
     # ------------------------------------------------------------------ public API
     @property
@@ -170,6 +191,9 @@ class GaitPipeline:
         side = self._stride_src.get(block.sensor)
         if side is not None:
             self._add_strides(self._detectors[side].push(block), out)
+        stance = self._stance.get(block.sensor)
+        if stance is not None:
+            self._add_stance_ends(stance, stance[1].push(block), out)
         kside = self._knee_sensor_side.get(block.sensor)
         if kside is not None:
             self._feed_knee(kside, self._resamplers[kside].push(block), out)
@@ -183,11 +207,13 @@ class GaitPipeline:
                 out.extend(self.push_block(block))
         for det in self._detectors.values():
             self._add_strides(det.flush(), out)
+        for stance in self._stance.values():
+            self._add_stance_ends(stance, stance[1].flush(), out)
         for side, rs in self._resamplers.items():
             self._feed_knee(side, rs.flush(), out)
             self._add_knee(self._knee[side].flush(), out)
         if self._hx is not None:
-            out.hyperextension.extend(self._hx.flush())
+            out.add_hx(self._hx.flush_all())
         return out
 
     # ------------------------------------------------------------------ internals
@@ -196,13 +222,22 @@ class GaitPipeline:
         if self._hx is not None:
             for st in strides:
                 if st.side in self._knee_pairs:
-                    out.hyperextension.extend(self._hx.push(st))
+                    out.add_hx(self._hx.push_all(st))
+
+    def _add_stance_ends(
+        self, stance: tuple[Side, StanceEndDetector], ends: list[StanceEnd], out: PipelineOutput
+    ) -> None:
+        assert self._hx is not None
+        out.stance_ends.extend(ends)
+        for e in ends:
+            out.add_hx(self._hx.push_all(e))
+        out.add_hx(self._hx.stance_progress(stance[0], stance[1].decided_t_s))
 
     def _add_knee(self, blocks: list[KneeBlock], out: PipelineOutput) -> None:
         out.knee.extend(blocks)
         if self._hx is not None:
             for kb in blocks:
-                out.hyperextension.extend(self._hx.push(kb))
+                out.add_hx(self._hx.push_all(kb))
 
     def _feed_knee(self, side: Side, aligned: list[SampleBlock], out: PipelineOutput) -> None:
         thigh_id, shank_id = self._knee_pairs[side]

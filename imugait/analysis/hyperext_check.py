@@ -1,17 +1,42 @@
-"""Streaming per-stride hyperextension check and the stride-table columns it fills.
+"""Streaming hyperextension check: verdicts as each stance ends, results per stride, table columns.
 
 :class:`HyperextensionCheck` takes strides (from :class:`~imugait.gait.strides.StrideDetector`
-or anything with ``side``, ``ic_t_s``, ``fc_t_s``, ``end_t_s``) and
+or anything with ``side``, ``ic_t_s``, ``fc_t_s``, ``end_t_s``), stance ends (from
+:class:`~imugait.gait.stance_end.StanceEndDetector`) and
 :class:`~imugait.kinematics.estimator.KneeBlock` s of both legs, pushed in any interleaving and
-chunking. A stride's result is emitted as soon as both the stride and knee samples up to its
-final contact (FC) have arrived; the rule itself is :func:`stride_hyperextension` on the
-samples around the stance window, which are then complete, so any chunking of the knee stream
-gives exactly the same results.
+chunking. The rule itself is :func:`stride_hyperextension` (biomechanics.md §1.4) on the knee
+samples around the stance window, which are complete when it runs, so any chunking of the knee
+stream gives exactly the same results.
 
-Memory: knee samples before the end of the newest stride of a leg are dropped once no pending
-stride needs them (strides of one leg do not overlap, so later strides cannot need them). Hence
-the strides of each leg must be pushed in time order; an earlier stride arriving after a later
-one raises ``ValueError`` when its samples are gone, never silently using incomplete data. With
+**Verdict at the stance end** (``stance_verdicts=True``, what the pipeline uses). A stride is
+only closed by the next initial contact (IC), about 1 s after its stance ended. So each stance is
+judged at its :class:`~imugait.gait.stance_end.StanceEnd` (tens of ms after final contact, FC):
+the window is 10-55 % of the gait cycle from the stance's IC, cut at its FC, with the cycle time
+estimated causally (``StanceEnd.cycle_s``: the leg's previous stride). The verdict is emitted as
+soon as the knee samples cover that window (:attr:`HxOutput.stance`). A later stance end with the
+same IC (the detector saw a second, later swing onset) gives a second verdict that supersedes the
+first. When the stride with that IC (within ``match_tol_s``) is final, its result is:
+
+* the *latest* stance verdict for its IC, the very same object, if its FC is within
+  ``fc_tol_s`` of the stride's FC (the usual case: what the live view showed is what the stride
+  table holds);
+* otherwise (no stance verdict: the first stride of a bout can be missed, or the verdict's FC
+  disagrees), the rule on the stride's own IC, FC and next IC, computed then.
+
+Stance verdicts that no stride takes (superseded, FC disagreeing, or no stride with that IC: a
+stride rejected as implausible or cut by a gap) are emitted in :attr:`HxOutput.withdrawn` and
+never reach the stride table or the per-leg summary. A stride is final once the stance-end
+detector has decided past the stride's end (:meth:`HyperextensionCheck.stance_progress`), no
+stance end with its IC is waiting for knee samples, and the knee covers its FC (or at ``flush``):
+every result is a function of the data, never of the arrival order.
+
+With ``stance_verdicts=False`` (strides only) a stride's result is emitted as soon as both the
+stride and knee samples up to its FC have arrived.
+
+Memory: knee samples are dropped once no pending stance end or stride needs them and they are
+older than the newest stride's end (strides of one leg do not overlap). Hence the strides of each
+leg must be pushed in time order; an earlier stride arriving after a later one raises
+``ValueError`` when its samples are gone, never silently using incomplete data. With
 ``max_buffer_s`` set, samples older than that before the newest knee sample are dropped too
 (bounds memory when strides stop coming); then a stride must arrive within ``max_buffer_s``.
 """
@@ -32,6 +57,7 @@ from imugait.analysis.hyperextension import (
     stride_hyperextension,
 )
 from imugait.errors import InputDataError
+from imugait.gait.stance_end import StanceEnd
 from imugait.kinematics.estimator import KneeBlock
 from imugait.types import Side
 from imugait.units import DEG_PER_RAD
@@ -40,6 +66,7 @@ F64 = NDArray[np.float64]
 
 __all__ = [
     "HYPEREXT_COLUMNS",
+    "HxOutput",
     "HyperextensionCheck",
     "StrideLike",
     "add_hyperextension_columns",
@@ -70,6 +97,25 @@ class StrideLike(Protocol):
     def end_t_s(self) -> float: ...
 
 
+@dataclass(slots=True)
+class HxOutput:
+    """What one push of :class:`HyperextensionCheck` made final.
+
+    ``stance``: verdicts given as stances end (live); ``stride``: per-stride results (the stride
+    table; a confirmed stance verdict is the same object); ``withdrawn``: stance verdicts that no
+    stride took.
+    """
+
+    stance: list[StrideHyperextension] = field(default_factory=list)
+    stride: list[StrideHyperextension] = field(default_factory=list)
+    withdrawn: list[StrideHyperextension] = field(default_factory=list)
+
+    def extend(self, other: HxOutput) -> None:
+        self.stance.extend(other.stance)
+        self.stride.extend(other.stride)
+        self.withdrawn.extend(other.withdrawn)
+
+
 @dataclass
 class _SideState:
     t: F64 = field(default_factory=lambda: np.empty(0))
@@ -79,11 +125,14 @@ class _SideState:
     last_t: float = -math.inf
     kept_from_t: float = -math.inf  # samples before this time were dropped
     horizon_t: float = -math.inf  # latest end_t_s of the pushed strides
-    pending: list[StrideLike] = field(default_factory=list)
+    pending: list[StrideLike] = field(default_factory=list)  # strides, in time order
+    stances: list[StanceEnd] = field(default_factory=list)  # waiting for knee samples
+    given: list[StrideHyperextension] = field(default_factory=list)  # verdicts, no stride yet
+    progress_t: float = -math.inf  # the stance-end detector has decided up to here
 
 
 class HyperextensionCheck:
-    """Streaming per-stride hyperextension rule of biomechanics.md §1.4 for both legs.
+    """Streaming hyperextension rule of biomechanics.md §1.4 for both legs (module docstring).
 
     Parameters
     ----------
@@ -94,6 +143,11 @@ class HyperextensionCheck:
         Stance window in % of the gait cycle (10-55 %), cut at FC.
     max_gap_s
         Larger gaps between knee samples inside the window make the stride invalid.
+    stance_verdicts
+        Verdicts at stance ends, taken over by strides (see the module docstring).
+    match_tol_s, fc_tol_s
+        A stance verdict belongs to the stride whose IC is within ``match_tol_s`` of its IC,
+        if their FCs are within ``fc_tol_s``.
     max_buffer_s
         Optional cap on how long knee samples wait for strides that have not arrived yet
         (``None``: until a later stride of that leg arrives, exact for offline use).
@@ -108,6 +162,9 @@ class HyperextensionCheck:
         margin_deg: float = 2.0,
         window_pct: tuple[float, float] = (10.0, 55.0),
         max_gap_s: float = 0.05,
+        stance_verdicts: bool = False,
+        match_tol_s: float = 1e-3,
+        fc_tol_s: float = 0.05,
         max_buffer_s: float | None = None,
     ) -> None:
         self.params = HyperextensionParams(
@@ -121,14 +178,40 @@ class HyperextensionCheck:
         )
         if max_buffer_s is not None and not max_buffer_s > 0:
             raise ValueError("max_buffer_s must be positive")
+        if not (match_tol_s > 0 and fc_tol_s > 0):
+            raise ValueError("match_tol_s and fc_tol_s must be positive")
         self.max_buffer_s = max_buffer_s
+        self.stance_verdicts = stance_verdicts
+        self.match_tol_s, self.fc_tol_s = match_tol_s, fc_tol_s
         self._state = {s: _SideState() for s in Side}
+        if not stance_verdicts:
+            for st in self._state.values():
+                st.progress_t = math.inf
 
-    def push(self, item: StrideLike | KneeBlock) -> list[StrideHyperextension]:
-        """Add one stride or one knee block; return the stride results that are now final."""
+    def push(self, item: StrideLike | KneeBlock | StanceEnd) -> list[StrideHyperextension]:
+        """Add one stride, stance end or knee block; return the stride results now final."""
+        return self.push_all(item).stride
+
+    def flush(self) -> list[StrideHyperextension]:
+        """End of stream: results for all pending strides (invalid where knee data is missing)."""
+        return self.flush_all().stride
+
+    def push_all(self, item: StrideLike | KneeBlock | StanceEnd) -> HxOutput:
+        """Add one stride, stance end or knee block; return everything now final."""
         if isinstance(item, KneeBlock):
             st = self._state[item.side]
             self._add_knee(st, item)
+        elif isinstance(item, StanceEnd):
+            if not self.stance_verdicts:
+                raise ValueError("stance ends need HyperextensionCheck(stance_verdicts=True)")
+            st = self._state[item.side]
+            if not item.ic_t_s < item.fc_t_s < item.end_t_s:
+                raise ValueError("a stance end needs ic_t_s < fc_t_s < ic_t_s + cycle_s")
+            if item.ic_t_s < st.kept_from_t:
+                raise ValueError(
+                    f"stance end at {item.ic_t_s:.3f} s after its samples were dropped"
+                )
+            st.stances.append(item)
         else:
             st = self._state[Side(item.side)]
             if not item.ic_t_s < item.fc_t_s < item.end_t_s:
@@ -144,12 +227,22 @@ class HyperextensionCheck:
         self._trim(st)
         return out
 
-    def flush(self) -> list[StrideHyperextension]:
-        """End of stream: results for all pending strides (invalid where knee data is missing)."""
-        out: list[StrideHyperextension] = []
+    def stance_progress(self, side: Side, t_s: float) -> HxOutput:
+        """The stance-end detector of ``side`` has decided on its samples up to ``t_s``."""
+        st = self._state[side]
+        st.progress_t = max(st.progress_t, t_s)
+        out = self._emit(st, final=False)
+        self._trim(st)
+        return out
+
+    def flush_all(self) -> HxOutput:
+        """End of stream: everything still pending."""
+        out = HxOutput()
         for st in self._state.values():
-            out += self._emit(st, final=True)
-        return sorted(out, key=lambda r: (r.ic_t_s, r.side.value))
+            out.extend(self._emit(st, final=True))
+            out.withdrawn.extend(st.given)
+            st.given = []
+        return out
 
     # ------------------------------------------------------------------ internals
     def _add_knee(self, st: _SideState, blk: KneeBlock) -> None:
@@ -164,13 +257,41 @@ class HyperextensionCheck:
         st.rel = np.concatenate([st.rel, np.full(blk.n, blk.zero_reliable)])
         st.last_t = float(t[-1])
 
-    def _emit(self, st: _SideState, *, final: bool) -> list[StrideHyperextension]:
-        ready = [s for s in st.pending if final or s.fc_t_s <= st.last_t]
-        if not ready:
-            return []
-        st.pending = [s for s in st.pending if not (final or s.fc_t_s <= st.last_t)]
-        out = [self._evaluate(st, s) for s in ready]
-        return sorted(out, key=lambda r: r.ic_t_s)
+    def _window_end(self, e: StanceEnd) -> float:
+        return min(e.ic_t_s + self.params.window_hi_pct / 100.0 * e.cycle_s, e.fc_t_s)
+
+    def _emit(self, st: _SideState, *, final: bool) -> HxOutput:
+        out = HxOutput()
+        # 1. Stance verdicts, in order, once the knee covers their window (one sample beyond).
+        while st.stances and (final or self._window_end(st.stances[0]) < st.last_t):
+            e = st.stances.pop(0)
+            g = self._evaluate(st, e)
+            st.given.append(g)
+            out.stance.append(g)
+        # 2. Strides, in order, once no stance verdict for their IC can still come.
+        tol = self.match_tol_s
+        while st.pending:
+            s = st.pending[0]
+            if not final and not (
+                st.progress_t >= s.end_t_s
+                and s.fc_t_s <= st.last_t
+                and not any(e.ic_t_s <= s.ic_t_s + tol for e in st.stances)
+            ):
+                break
+            st.pending.pop(0)
+            while st.given and st.given[0].ic_t_s < s.ic_t_s - tol:
+                out.withdrawn.append(st.given.pop(0))  # no stride with this IC
+            n = 0
+            while n < len(st.given) and st.given[n].ic_t_s <= s.ic_t_s + tol:
+                n += 1
+            cands, st.given = st.given[:n], st.given[n:]
+            if cands and abs(cands[-1].fc_t_s - s.fc_t_s) <= self.fc_tol_s:
+                out.withdrawn.extend(cands[:-1])  # superseded
+                out.stride.append(cands[-1])
+            else:
+                out.withdrawn.extend(cands)
+                out.stride.append(self._evaluate(st, s))
+        return out
 
     def _evaluate(self, st: _SideState, s: StrideLike) -> StrideHyperextension:
         a = max(int(np.searchsorted(st.t, s.ic_t_s, side="right")) - 1, 0)
@@ -194,8 +315,11 @@ class HyperextensionCheck:
         cut = st.horizon_t
         if self.max_buffer_s is not None:
             cut = max(cut, st.last_t - self.max_buffer_s)
-        if st.pending:
-            cut = min(cut, min(s.ic_t_s for s in st.pending))
+        needs = [s.ic_t_s for s in st.pending] + [e.ic_t_s for e in st.stances]
+        if self.stance_verdicts and st.given:
+            needs.append(st.given[0].ic_t_s)  # its stride may still need its own evaluation
+        if needs:
+            cut = min(cut, min(needs))
         k = int(np.searchsorted(st.t, cut, side="right")) - 1  # keep one sample before the cut
         if k > 0:
             st.t, st.x, st.cal, st.rel = st.t[k:], st.x[k:], st.cal[k:], st.rel[k:]
@@ -220,7 +344,7 @@ def hyperextension_frame(results: list[StrideHyperextension]) -> pd.DataFrame:
 
 
 def add_hyperextension_columns(
-    table: pd.DataFrame, results: list[StrideHyperextension], *, tol_s: float = 1e-6
+    table: pd.DataFrame, results: list[StrideHyperextension], *, tol_s: float = 1e-3
 ) -> pd.DataFrame:
     """The stride table with ``HYPEREXT_COLUMNS`` filled, matched on side and ``ic_t_s``.
 

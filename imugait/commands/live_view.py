@@ -10,12 +10,22 @@ from rich.console import Console, Group
 from rich.live import Live
 from rich.table import Table
 
+from imugait.analysis import StrideHyperextension
 from imugait.live import LiveAnalysis
 from imugait.types import Side
+from imugait.units import DEG_PER_RAD
 
 
 def _f(x: float, fmt: str = ".1f") -> str:
     return "-" if x is None or not math.isfinite(x) else format(x, fmt)
+
+
+def _last_stance(hx: StrideHyperextension | None) -> str:
+    """The latest stance verdict: its knee minimum, marked when hyperextended."""
+    if hx is None or not hx.valid:
+        return "-"
+    mark = f" [red]HYPEREXT {hx.grade}[/]" if hx.positive else ""
+    return f"min {hx.knee_min_rad * DEG_PER_RAD:.1f}{mark}"
 
 
 class LiveView:
@@ -63,7 +73,7 @@ class LiveView:
                 "-" if s.att_mtu is None else str(s.att_mtu),
             )
         legs = Table(expand=False)
-        for c in ("leg", "strides", "cadence", "knee deg", "hyperext strides"):
+        for c in ("leg", "strides", "cadence", "knee deg", "last stance", "hyperext strides"):
             legs.add_column(c, justify="left" if c == "leg" else "right")
         for side in Side:
             g = self.proc.legs[side]
@@ -72,6 +82,7 @@ class LiveView:
                 str(g.strides),
                 _f(g.cadence_spm),
                 _f(g.knee_deg),
+                _last_stance(g.last_hyperext),
                 str(g.hyperext_strides),
             )
         lines: list[Any] = [sensors, legs]
