@@ -1,7 +1,7 @@
 """Offline analysis of one session: a recording or a samples table -> strides, knee, summary.
 
 The same :class:`~imugait.pipeline.GaitPipeline` as live sessions. A recording is read and
-decoded piece by piece (:class:`~imugait.ingest.replay.RecordingStream`, a few thousand
+decoded piece by piece (:class:`~imugait.ingest.replay.RecordingStream`, tens of thousands of
 notifications at a time) and each piece is pushed as it comes; a samples table pushes each
 sensor's blocks. The pipeline's outputs are collected as they are produced and the samples are
 not kept: the impact metrics are computed on the fly (:class:`~imugait.analysis.impact.ImpactStream`),
@@ -38,7 +38,7 @@ from imugait.ingest.replay import RecordingStream, nominal_fs_hz
 from imugait.ingest.samples_table import load_samples_table
 from imugait.kinematics import KneeBlock, KneeReference, knee_calibration_from_header
 from imugait.pipeline import GaitPipeline, PipelineOutput, SensorSpec
-from imugait.types import Side
+from imugait.types import SampleBlock, Side
 from imugait.units import DEG_PER_RAD
 
 SAMPLES_TABLE_SUFFIXES = (".csv", ".csv.gz", ".parquet", ".pq")
@@ -125,12 +125,28 @@ class _Collector:
         }
 
     def add(self, out: PipelineOutput) -> None:
+        # Per side, each stride goes to the impact stream as soon as the samples cover its
+        # stance (not after all of a long piece's samples: the stream keeps a bounded window).
+        blocks: dict[Side, list[SampleBlock]] = {}
         for b in out.samples:
             side = self._side_of.get(b.sensor)
             if side is not None:
-                self.impact[side].push_samples(b)
+                blocks.setdefault(side, []).append(b)
+        strides: dict[Side, list[Stride]] = {}
         for s in out.strides:
-            self.impact[s.side].push_stride(s.ic_t_s, s.fc_t_s)
+            strides.setdefault(s.side, []).append(s)
+        for side in Side:
+            imp, todo, j = self.impact.get(side), strides.get(side, []), 0
+            if imp is None:
+                continue
+            for b in blocks.get(side, []):
+                imp.push_samples(b)
+                t_end = float(b.t_s[-1]) if b.n else -np.inf
+                while j < len(todo) and todo[j].fc_t_s <= t_end:
+                    imp.push_stride(todo[j].ic_t_s, todo[j].fc_t_s)
+                    j += 1
+            for s in todo[j:]:
+                imp.push_stride(s.ic_t_s, s.fc_t_s)
         self.strides.extend(out.strides)
         self.knee.extend(out.knee)
         self.hx.extend(out.hyperextension)

@@ -6,7 +6,8 @@ recording the session wrote), and it keeps what a live display needs: strides pe
 latest knee angle, the hyperextension verdict of each stance as it ends (tens of ms after final
 contact; the stride that confirms it later keeps the same verdict, see
 :mod:`imugait.analysis.hyperext_check`), and an asymmetry verdict on the strides so far
-(recomputed at most once per ``asym_every_s``).
+(recomputed at most once per ``asym_every_s``, and never taking more than
+``1 / asym_cpu_ratio`` of the time: its cost grows with the strides of a long session).
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ class LiveAnalysis:
     sensors: list[SensorSpec]
     calibration: Mapping[Side, KneeReference] | None = None
     asym_every_s: float = 2.0
+    asym_cpu_ratio: float = 50.0
     pipeline: GaitPipeline = field(init=False)
     strides: list[Stride] = field(default_factory=list)
     hyperextension: list[StrideHyperextension] = field(default_factory=list)
@@ -57,6 +59,7 @@ class LiveAnalysis:
     events: list[str] = field(default_factory=list)
     flag_latency_s: list[float] = field(default_factory=list)
     _asym_t: float = 0.0
+    _asym_cost_s: float = 0.0
     _dirty: bool = False
 
     def __post_init__(self) -> None:
@@ -124,12 +127,15 @@ class LiveAnalysis:
 
     def _update_asymmetry(self, *, force: bool = False) -> None:
         now = time.monotonic()
-        if not self._dirty or (not force and now - self._asym_t < self.asym_every_s):
+        wait = max(self.asym_every_s, self.asym_cpu_ratio * self._asym_cost_s)
+        if not self._dirty or (not force and now - self._asym_t < wait):
             return
         self._asym_t, self._dirty = now, False
         if min(self.legs[s].strides for s in Side) < 20:
             return
+        c0 = time.thread_time()
         table = stride_table(self.strides)
         self.asymmetry = analyse_asymmetry(
             table, locations=[s.location for s in self.sensors], n_boot=500
         )
+        self._asym_cost_s = time.thread_time() - c0

@@ -120,8 +120,9 @@ class HxOutput:
 class _SideState:
     t: F64 = field(default_factory=lambda: np.empty(0))
     x: F64 = field(default_factory=lambda: np.empty(0))
-    cal: NDArray[np.bool_] = field(default_factory=lambda: np.empty(0, dtype=bool))
-    rel: NDArray[np.bool_] = field(default_factory=lambda: np.empty(0, dtype=bool))
+    # the knee blocks' (calibrated, zero_reliable), constant per block: runs of equal flags as
+    # (time of the run's first sample, calibrated, zero_reliable), in time order
+    flags: list[tuple[float, bool, bool]] = field(default_factory=list)
     last_t: float = -math.inf
     kept_from_t: float = -math.inf  # samples before this time were dropped
     horizon_t: float = -math.inf  # latest end_t_s of the pushed strides
@@ -129,6 +130,15 @@ class _SideState:
     stances: list[StanceEnd] = field(default_factory=list)  # waiting for knee samples
     given: list[StrideHyperextension] = field(default_factory=list)  # verdicts, no stride yet
     progress_t: float = -math.inf  # the stance-end detector has decided up to here
+    # whether pending / stances are in IC order (as pushed by the pipeline): their smallest
+    # IC is then the first one
+    pending_sorted: bool = True
+    stances_sorted: bool = True
+
+
+def _min_ic(items: list[StrideLike] | list[StanceEnd], in_order: bool) -> float:
+    """The smallest ``ic_t_s`` of a non-empty list (its first when in IC order)."""
+    return items[0].ic_t_s if in_order else min(x.ic_t_s for x in items)
 
 
 class HyperextensionCheck:
@@ -211,6 +221,10 @@ class HyperextensionCheck:
                 raise ValueError(
                     f"stance end at {item.ic_t_s:.3f} s after its samples were dropped"
                 )
+            if not st.stances:
+                st.stances_sorted = True
+            elif item.ic_t_s < st.stances[-1].ic_t_s:
+                st.stances_sorted = False
             st.stances.append(item)
         else:
             st = self._state[Side(item.side)]
@@ -221,6 +235,10 @@ class HyperextensionCheck:
                     f"stride at {item.ic_t_s:.3f} s arrived after its knee samples were "
                     "dropped; push each leg's strides in time order"
                 )
+            if not st.pending:
+                st.pending_sorted = True
+            elif item.ic_t_s < st.pending[-1].ic_t_s:
+                st.pending_sorted = False
             st.pending.append(item)
             st.horizon_t = max(st.horizon_t, item.end_t_s)
         out = self._emit(st, final=False)
@@ -249,12 +267,13 @@ class HyperextensionCheck:
         if blk.n == 0:
             return
         t = np.asarray(blk.t_s, dtype=np.float64)
-        if t[0] <= st.last_t or (len(t) > 1 and bool(np.any(np.diff(t) <= 0))):
+        if t[0] <= st.last_t or (len(t) > 1 and not bool((t[1:] > t[:-1]).all())):
             raise InputDataError(f"{blk.side.value} knee: t_s not strictly increasing")
         st.t = np.concatenate([st.t, t])
         st.x = np.concatenate([st.x, np.asarray(blk.knee_flexion_rad, dtype=np.float64)])
-        st.cal = np.concatenate([st.cal, np.full(blk.n, blk.calibrated)])
-        st.rel = np.concatenate([st.rel, np.full(blk.n, blk.zero_reliable)])
+        flags = (bool(blk.calibrated), bool(blk.zero_reliable))
+        if not st.flags or st.flags[-1][1:] != flags:
+            st.flags.append((float(t[0]), *flags))
         st.last_t = float(t[-1])
 
     def _window_end(self, e: StanceEnd) -> float:
@@ -275,7 +294,7 @@ class HyperextensionCheck:
             if not final and not (
                 st.progress_t >= s.end_t_s
                 and s.fc_t_s <= st.last_t
-                and not any(e.ic_t_s <= s.ic_t_s + tol for e in st.stances)
+                and not (st.stances and _min_ic(st.stances, st.stances_sorted) <= s.ic_t_s + tol)
             ):
                 break
             st.pending.pop(0)
@@ -294,14 +313,21 @@ class HyperextensionCheck:
         return out
 
     def _evaluate(self, st: _SideState, s: StrideLike) -> StrideHyperextension:
-        a = max(int(np.searchsorted(st.t, s.ic_t_s, side="right")) - 1, 0)
-        b = int(np.searchsorted(st.t, s.fc_t_s, side="left")) + 1
-        sl = slice(a, b)
-        cal = bool(np.all(st.cal[sl])) if b > a else False
-        rel = bool(np.all(st.rel[sl])) if b > a else False
+        a = max(int(st.t.searchsorted(s.ic_t_s, "right")) - 1, 0)
+        b = int(st.t.searchsorted(s.fc_t_s, "left")) + 1
+        cal = rel = b > a  # as all() of the samples' flags: True when none
+        hi = min(b, len(st.t))
+        if b > a and hi > a:  # every flag run that overlaps the samples [a, hi)
+            lo_t, hi_t = float(st.t[a]), float(st.t[hi - 1])
+            for i, (t0, c, r) in enumerate(st.flags):
+                if t0 > hi_t:
+                    break
+                if i + 1 < len(st.flags) and st.flags[i + 1][0] <= lo_t:
+                    continue  # the run ends before the samples
+                cal, rel = cal and c, rel and r
         return stride_hyperextension(
-            st.t[sl],
-            st.x[sl],
+            st.t[a:b],
+            st.x[a:b],
             side=Side(s.side),
             ic_t_s=s.ic_t_s,
             fc_t_s=s.fc_t_s,
@@ -315,15 +341,21 @@ class HyperextensionCheck:
         cut = st.horizon_t
         if self.max_buffer_s is not None:
             cut = max(cut, st.last_t - self.max_buffer_s)
-        needs = [s.ic_t_s for s in st.pending] + [e.ic_t_s for e in st.stances]
+        needs = []
+        if st.pending:
+            needs.append(_min_ic(st.pending, st.pending_sorted))
+        if st.stances:
+            needs.append(_min_ic(st.stances, st.stances_sorted))
         if self.stance_verdicts and st.given:
             needs.append(st.given[0].ic_t_s)  # its stride may still need its own evaluation
         if needs:
             cut = min(cut, min(needs))
-        k = int(np.searchsorted(st.t, cut, side="right")) - 1  # keep one sample before the cut
+        k = int(st.t.searchsorted(cut, "right")) - 1  # keep one sample before the cut
         if k > 0:
-            st.t, st.x, st.cal, st.rel = st.t[k:], st.x[k:], st.cal[k:], st.rel[k:]
+            st.t, st.x = st.t[k:], st.x[k:]
             st.kept_from_t = float(st.t[0])
+            while len(st.flags) > 1 and st.flags[1][0] <= st.kept_from_t:
+                del st.flags[0]  # runs that end before the first kept sample
 
 
 def _row(r: StrideHyperextension) -> dict[str, object]:
@@ -343,6 +375,22 @@ def hyperextension_frame(results: list[StrideHyperextension]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["side", "ic_t_s", *HYPEREXT_COLUMNS])
 
 
+def _nearest(cand: F64, x: float) -> int:
+    """``argmin(|cand - x|)`` (the first one on ties; -1 if empty), by bisection when ``cand``
+    is strictly increasing (results come in IC order): ``|cand - x|`` then falls and rises."""
+    n = len(cand)
+    if n == 0:
+        return -1
+    if n < 8 or not bool((cand[1:] > cand[:-1]).all()):
+        return int(np.argmin(np.abs(cand - x)))
+    j = min(max(int(cand.searchsorted(x)), 1), n - 1)
+    if abs(cand[j - 1] - x) <= abs(cand[j] - x):
+        j -= 1
+    while j > 0 and abs(cand[j - 1] - x) == abs(cand[j] - x):
+        j -= 1  # equal distances (round-off): the first, as argmin
+    return j
+
+
 def add_hyperextension_columns(
     table: pd.DataFrame, results: list[StrideHyperextension], *, tol_s: float = 1e-3
 ) -> pd.DataFrame:
@@ -360,7 +408,7 @@ def add_hyperextension_columns(
     rows: list[dict[str, object]] = []
     for side, ic in zip(out["side"], out["ic_t_s"], strict=True):
         cand = keys[str(side)]
-        j = int(np.argmin(np.abs(cand - float(ic)))) if len(cand) else -1
+        j = _nearest(cand, float(ic))
         if j < 0 or abs(float(cand[j]) - float(ic)) > tol_s:
             rows.append(empty)
         else:

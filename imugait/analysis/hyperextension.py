@@ -112,13 +112,14 @@ def _interp_at(t: F64, x: F64, tq: float) -> float:
 def _hysteresis(t: F64, x: F64, enter: float, leave: float) -> tuple[float, float, float]:
     """Total time in the 'below' state, first onset and last offset (interpolated crossings)."""
     total, onset, offset = 0.0, math.nan, math.nan
-    inside = bool(x[0] < enter)
-    t_in = float(t[0])
+    tl, xl = t.tolist(), x.tolist()
+    inside = xl[0] < enter
+    t_in = tl[0]
     if inside:
         onset = t_in
-    for i in range(1, len(x)):
-        x0, x1 = float(x[i - 1]), float(x[i])
-        t0, t1 = float(t[i - 1]), float(t[i])
+    for i in range(1, len(xl)):
+        x0, x1 = xl[i - 1], xl[i]
+        t0, t1 = tl[i - 1], tl[i]
         if not inside and x1 < enter:
             t_in = t0 + (enter - x0) / (x1 - x0) * (t1 - t0) if x0 != x1 else t1
             inside = True
@@ -130,8 +131,8 @@ def _hysteresis(t: F64, x: F64, enter: float, leave: float) -> tuple[float, floa
             offset = t_out
             inside = False
     if inside:
-        total += float(t[-1]) - t_in
-        offset = float(t[-1])
+        total += tl[-1] - t_in
+        offset = tl[-1]
     return total, onset, offset
 
 
@@ -177,18 +178,21 @@ def stride_hyperextension(
     if not (stride > 0 and w1 > w0) or len(t) < 2 or t[0] > w0 or t[-1] < w1:
         return invalid()
     # Samples strictly inside the window, plus the neighbours that bracket its edges.
-    a = int(np.searchsorted(t, w0, side="right")) - 1
-    b = int(np.searchsorted(t, w1, side="left")) + 1
+    a = int(t.searchsorted(w0, "right")) - 1
+    b = int(t.searchsorted(w1, "left")) + 1
     tt, xx = t[a:b], x[a:b]
-    if not bool(np.all(np.isfinite(xx))) or float(np.max(np.diff(tt))) > params.max_gap_s:
+    if not bool(np.isfinite(xx).all()) or float((tt[1:] - tt[:-1]).max()) > params.max_gap_s:
         return invalid()
-    inner = (tt > w0) & (tt < w1)
-    tw = np.concatenate([[w0], tt[inner], [w1]])
-    xw = np.concatenate([[_interp_at(tt, xx, w0)], xx[inner], [_interp_at(tt, xx, w1)]])
+    # tt[0] <= w0 < tt[1] and tt[-2] < w1 <= tt[-1] (the searches above): the samples strictly
+    # inside the window are tt[1:-1].
+    tw = np.concatenate([[w0], tt[1:-1], [w1]])
+    xw = np.concatenate([[_interp_at(tt, xx, w0)], xx[1:-1], [_interp_at(tt, xx, w1)]])
     thr = params.threshold_deg * RAD_PER_DEG
     leave = (params.threshold_deg - params.hysteresis_deg) * RAD_PER_DEG
-    below_s, onset, offset = _hysteresis(tw, xw, -thr, -leave)
-    kmin = float(np.min(xw))
+    kmin = float(xw.min())
+    below_s, onset, offset = (
+        _hysteresis(tw, xw, -thr, -leave) if kmin < -thr else (0.0, math.nan, math.nan)
+    )
     positive = kmin < -thr and below_s >= params.min_below_s - 1e-12
     grade: Grade = "none"
     if positive:

@@ -247,19 +247,23 @@ def loading_response_flexion(
     out = np.full(len(ics), math.nan)
     if len(t) < 2:
         return out
-    for i, (ic, end) in enumerate(zip(ics.tolist(), ends.tolist(), strict=True)):
-        w1 = ic + window_pct / 100.0 * (end - ic)
-        if not (t[0] <= ic and w1 <= t[-1] and w1 > ic):
+    frac = window_pct / 100.0
+    w1s = [ic + frac * (end - ic) for ic, end in zip(ics.tolist(), ends.tolist(), strict=True)]
+    a_idx = (t.searchsorted(ics, "right") - 1).tolist()
+    b_idx = (t.searchsorted(np.asarray(w1s), "left") + 1).tolist()
+    t_first, t_last = float(t[0]), float(t[-1])
+    for i, (ic, w1, a, b) in enumerate(zip(ics.tolist(), w1s, a_idx, b_idx, strict=True)):
+        if not (t_first <= ic and w1 <= t_last and w1 > ic):
             continue
-        a = int(np.searchsorted(t, ic, side="right")) - 1
-        b = int(np.searchsorted(t, w1, side="left")) + 1
+        # t[a] <= ic < t[a + 1] and t[b - 2] < w1 <= t[b - 1]: at least two samples
         tt, xx = t[a:b], x[a:b]
-        if not bool(np.all(np.isfinite(xx))) or float(np.max(np.diff(tt))) > max_gap_s:
+        if not bool(np.isfinite(xx).all()) or float((tt[1:] - tt[:-1]).max()) > max_gap_s:
             continue
         x_ic = float(np.interp(ic, tt, xx))
-        inner = xx[(tt > ic) & (tt <= w1)]
+        # the samples with ic < t <= w1
+        inner = xx[1:] if tt[-1] <= w1 else xx[1:-1]
         x_end = float(np.interp(w1, tt, xx))
-        out[i] = max(float(np.max(inner)) if len(inner) else x_ic, x_end) - x_ic
+        out[i] = max(float(inner.max()) if len(inner) else x_ic, x_end) - x_ic
     return out
 
 
@@ -343,9 +347,10 @@ class ImpactStream:
     """Streaming impact metrics of one shank or foot sensor (see the module docstring).
 
     ``push_samples`` the sensor's session-clock blocks and ``push_stride`` each stride's IC and
-    FC (in time order, at most ``keep_s`` after the IC's samples were pushed), in any
-    interleaving; ``result()`` at the end gives the long axis and the per-stride metrics.
-    Memory: the last ``keep_s`` of samples plus one short window per stride.
+    FC (in time order, each before a block that starts more than ``keep_s`` after its IC), in
+    any interleaving; ``result()`` at the end gives the long axis and the per-stride metrics.
+    Memory: the newest block and ``keep_s`` of samples before it, plus one short window per
+    stride.
 
     Parameters
     ----------
@@ -390,7 +395,8 @@ class ImpactStream:
         self._stance = _ExactSum(3)
         self._stance_parts: list[F64] = []
         self._stance_rows = 0
-        self._all = _ExactSum(3)
+        self._all = _ExactSum(3)  # only needed without strides: summed until the first one
+        self._n_samples = 0  # with finite values (as _ExactSum counts them)
         self._run_n = 0  # length of the quiet run reaching the newest sample
         self._run_acc: list[F64] = []  # its samples while shorter than still_min_s
         self._wins: list[_IcWindow] = []
@@ -399,7 +405,7 @@ class ImpactStream:
     @property
     def has_samples(self) -> bool:
         """Whether any sample was pushed."""
-        return self._all.n > 0
+        return self._n_samples > 0
 
     @property
     def ic_t_s(self) -> F64:
@@ -415,7 +421,9 @@ class ImpactStream:
             raise ValueError("ImpactStream: samples must come in time order")
         self._last_t = float(t[-1])
         self._blocks.append((t, block.acc_m_s2, block.gyr_rad_s))
-        self._all.add(block.acc_m_s2)
+        self._n_samples += int(np.count_nonzero(np.isfinite(block.acc_m_s2).all(axis=1)))
+        if not self._wins:
+            self._all.add(block.acc_m_s2)
         self._track_still(block.acc_m_s2, block.gyr_rad_s)
         self._compute(final=False)
         self._trim()
@@ -423,7 +431,10 @@ class ImpactStream:
     def push_stride(self, ic_t_s: float, fc_t_s: float) -> None:
         """One stride of this leg (IC and FC on the session clock), in IC order."""
         t, acc, _ = self._gather(ic_t_s, fc_t_s)
-        self._stance_parts.append(acc[(t >= ic_t_s) & (t < fc_t_s)])
+        # t is sorted: the samples with ic <= t < fc are one slice
+        self._stance_parts.append(
+            acc[t.searchsorted(ic_t_s, "left") : t.searchsorted(fc_t_s, "left")]
+        )
         self._stance_rows += len(self._stance_parts[-1])
         if self._stance_rows >= 8192:  # summed in batches (the sum is exact, order-free)
             self._stance.add(np.concatenate(self._stance_parts))
@@ -439,15 +450,27 @@ class ImpactStream:
         ax = self._axis()
         n = len(self._wins)
         peak, ttp, rate = np.full(n, math.nan), np.full(n, math.nan), np.full(n, math.nan)
+        done = [(i, w) for i, w in enumerate(self._wins) if w.t_s is not None and w.hp is not None]
+        if not done:
+            return ax, ImpactMetrics(peak, ttp, rate)
+        # All windows at once (each has >= 2 samples); every value is computed from its own
+        # window's samples with the same float operations as one window at a time.
         u = ax.axis
-        for i, w in enumerate(self._wins):
-            if w.t_s is None or w.hp is None:
-                continue
-            x = w.hp[:, 0] * u[0] + w.hp[:, 1] * u[1] + w.hp[:, 2] * u[2]
-            k = int(np.argmax(x))
-            peak[i] = float(x[k] - np.min(x))
-            ttp[i] = float(w.t_s[k] - w.ic_t_s)
-            rate[i] = float(np.max(np.diff(x) / np.diff(w.t_s)))
+        rows = np.array([i for i, _ in done])
+        hp = np.concatenate([w.hp for _, w in done if w.hp is not None])
+        tw = np.concatenate([w.t_s for _, w in done if w.t_s is not None])
+        lens = np.array([len(w.hp) for _, w in done if w.hp is not None])
+        starts = np.concatenate([[0], np.cumsum(lens)[:-1]])
+        x = hp[:, 0] * u[0] + hp[:, 1] * u[1] + hp[:, 2] * u[2]
+        xmax = np.maximum.reduceat(x, starts)
+        at_max = np.flatnonzero(x == np.repeat(xmax, lens))
+        k = at_max[np.searchsorted(at_max, starts)]  # first maximum of each window (argmax)
+        peak[rows] = xmax - np.minimum.reduceat(x, starts)
+        ic = np.array([w.ic_t_s for _, w in done])
+        ttp[rows] = tw[k] - ic
+        slope = np.diff(x) / np.diff(tw)
+        slope[starts[1:] - 1] = -math.inf  # the differences across two windows do not count
+        rate[rows] = np.maximum.reduceat(slope, starts)
         return ax, ImpactMetrics(peak, ttp, rate)
 
     # ------------------------------------------------------------------ internals
@@ -489,33 +512,44 @@ class ImpactStream:
         Contexts of equal length are high-passed together, one column per channel and IC: the
         filter runs on each column alone, so the grouping does not change any value.
         """
-        c = self.context_s
+        c, pre, win = self.context_s, self.pre_s, self.window_s
+        k0 = k1 = self._todo
+        while k1 < len(self._wins) and (final or self._last_t >= self._wins[k1].ic_t_s + win + c):
+            k1 += 1
+        self._todo = k1
+        if k1 == k0:
+            return
         ready: dict[int, list[tuple[_IcWindow, F64, F64, int, int]]] = {}
-        while self._todo < len(self._wins):
-            w = self._wins[self._todo]
-            hi = w.ic_t_s + self.window_s + c
-            if not final and self._last_t < hi:
-                break
-            self._todo += 1
-            t, acc, _ = self._gather(w.ic_t_s - self.pre_s - c, hi)
-            # As impact_metrics: a sample on each side of the window, no gap from a-1 to b.
-            a = int(np.searchsorted(t, w.ic_t_s - self.pre_s, side="left"))
-            b = int(np.searchsorted(t, w.ic_t_s + self.window_s, side="right"))
-            if b - a < 2 or b >= len(t) or a == 0:
-                continue
-            if float(np.max(np.diff(t[a - 1 : b + 1]))) > self._gap:
-                continue
-            # The gap-free run around the window, within the context.
-            cuts = np.flatnonzero(np.diff(t) > self._gap) + 1
-            r0 = int(cuts[cuts <= a][-1]) if np.any(cuts <= a) else 0
-            r1 = int(cuts[cuts > a][0]) if np.any(cuts > a) else len(t)
-            if r1 - r0 <= 30:  # sosfiltfilt needs more samples than its padding
-                continue
-            ready.setdefault(r1 - r0, []).append((w, t[a:b], acc[r0:r1], a - r0, b - r0))
+        wins = self._wins[k0:k1]
+        ic = np.array([w.ic_t_s for w in wins])
+        # The kept samples around these ICs' contexts, as one run (the contexts of all of
+        # them at once; every index below is into it).
+        t, acc, _ = self._gather(float(ic[0] - pre - c), float(ic[-1] + win + c))
+        lo = t.searchsorted(ic - pre - c, "left")  # context: lo_t <= t <= hi_t
+        hi = t.searchsorted(ic + win + c, "right")
+        # As impact_metrics: a sample on each side of the window [a, b), no gap from a-1 to b.
+        a = t.searchsorted(ic - pre, "left")
+        b = t.searchsorted(ic + win, "right")
+        # Gaps: a cut g (t[g] - t[g - 1] > gap) with a <= g <= b is a gap from a-1 to b; else
+        # the gap-free run around the window, within the context, is [r0, r1).
+        cuts = np.flatnonzero(t[1:] - t[:-1] > self._gap) + 1
+        i = cuts.searchsorted(a, "left")
+        nxt = cuts[np.minimum(i, len(cuts) - 1)] if len(cuts) else np.full(len(ic), len(t))
+        has_next = i < len(cuts)
+        ok = (b - a >= 2) & (b < hi) & (a > lo) & ~(has_next & (nxt <= b))
+        prv = cuts[np.maximum(i - 1, 0)] if len(cuts) else lo
+        r0 = np.where((i > 0) & (prv > lo), prv, lo)
+        r1 = np.where(has_next & (nxt < hi), nxt, hi)
+        ok &= r1 - r0 > 30  # sosfiltfilt needs more samples than its padding
+        for k in np.flatnonzero(ok).tolist():
+            ak, bk, r0k, r1k = int(a[k]), int(b[k]), int(r0[k]), int(r1[k])
+            ready.setdefault(r1k - r0k, []).append(
+                (wins[k], t[ak:bk], acc[r0k:r1k], ak - r0k, bk - r0k)
+            )
         for group in ready.values():
             hp_all = self._filtfilt(np.concatenate([g[2] for g in group], axis=1))
-            for i, (w, tw, _, a, b) in enumerate(group):
-                hp = hp_all[a:b, 3 * i : 3 * i + 3]
+            for col, (w, tw, _, wa, wb) in enumerate(group):
+                hp = hp_all[wa:wb, 3 * col : 3 * col + 3]
                 if bool(np.all(np.isfinite(hp))):
                     w.t_s, w.hp = tw.copy(), hp.copy()
 
@@ -528,7 +562,9 @@ class ImpactStream:
         return np.asarray(y[::-1][e:-e])
 
     def _trim(self) -> None:
-        horizon = self._last_t - self.keep_s
+        # keep_s before the newest block's first sample: the strides of that block's samples
+        # come after it, however long the block is (a long offline piece as a notification)
+        horizon = float(self._blocks[-1][0][0]) - self.keep_s
         if self._todo < len(self._wins):
             horizon = min(horizon, self._wins[self._todo].ic_t_s - self.pre_s - self.context_s)
         while len(self._blocks) > 1 and self._blocks[0][0][-1] < horizon:

@@ -59,10 +59,11 @@ from enum import Enum
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.ndimage import correlate1d
+from scipy.ndimage import correlate1d, minimum_filter1d
 
 from imugait.errors import InputDataError
 from imugait.gait import events as ev
+from imugait.gait._axis_buffer import AxisBuffer
 from imugait.types import Location, SampleBlock, Segment, Side
 
 __all__ = [
@@ -135,23 +136,24 @@ def first_rise(
     start, stop = max(start, window), min(stop, len(y))
     if stop <= start:
         return None
-    v = np.lib.stride_tricks.sliding_window_view(y[start - window : stop], window + 1)
-    m = v.min(axis=1)
+    # trailing minimum over window + 1 samples (the filter's origin puts its window at [-window, 0])
+    m = minimum_filter1d(y[start - window : stop], window + 1, origin=window // 2)[window:]
     hit = np.flatnonzero((y[start:stop] - m >= rise) & (m < below))
     if not len(hit):
         return None
-    i = int(hit[0])
-    return i + start, i + start - window + int(np.argmin(v[i]))
+    k = int(hit[0]) + start
+    return k, k - window + int(np.argmin(y[k - window : k + 1]))
 
 
 def _parabolic(y: F64, j: int) -> float:
     """Sub-sample offset of the extremum at ``j`` (parabola through ``j-1, j, j+1``)."""
     if j <= 0 or j >= len(y) - 1:
         return 0.0
-    den = y[j - 1] - 2.0 * y[j] + y[j + 1]
+    y0, y1, y2 = float(y[j - 1]), float(y[j]), float(y[j + 1])
+    den = y0 - 2.0 * y1 + y2
     if den == 0.0:
         return 0.0
-    return float(np.clip(0.5 * (y[j - 1] - y[j + 1]) / den, -0.5, 0.5))
+    return min(max(0.5 * (y0 - y2) / den, -0.5), 0.5)
 
 
 def _median(x: collections.deque[float]) -> float:
@@ -283,11 +285,10 @@ class StanceEndDetector:
         self._fs = 0.0
         self._next_seq: int | None = None
         self._last_t = -math.inf
-        # Axis decision (as StrideDetector): hop-sized runs (t, gyr, acc, gap-before, moving).
+        # Axis decision (as StrideDetector): hop-sized runs, then the decision buffer.
         self._parts: list[tuple[F64, F64, F64]] = []
         self._parts_n = 0
-        self._cal: collections.deque[tuple[F64, F64, F64, bool, int]] = collections.deque()
-        self._cal_n = self._cal_moving = 0
+        self._cal = AxisBuffer(moving_s=axis_moving_s, buffer_s=axis_buffer_s)
         self._gap_pending = False
         self._seg: _Seg | None = None
         self._amps: collections.deque[float] = collections.deque(maxlen=5)
@@ -398,33 +399,18 @@ class StanceEndDetector:
         t, g, a = run
         if self._axis is not None:
             return self._analyse(t, g)
-        moving = int(ev.moving_mask(g).sum())
-        self._cal.append((t, g, a, self._gap_pending, moving))
-        self._cal_n += len(t)
-        self._cal_moving += moving
+        self._cal.add(t, g, a, gap_before=self._gap_pending, fs_hz=self._fs)
         self._gap_pending = False
-        n_keep = round(self.axis_buffer_s * self._fs)
-        while self._cal_n > n_keep:
-            old = self._cal.popleft()
-            self._cal_n -= len(old[0])
-            self._cal_moving -= old[4]
         return self._decide_axis(force=False)
 
     def _decide_axis(self, *, force: bool) -> list[StanceEnd]:
-        need = (1.0 if force else self.axis_moving_s) * self._fs
-        if self._cal_moving < need:
-            if force:
-                self._cal.clear()
-                self._cal_n = self._cal_moving = 0
+        got = self._cal.decide(fs_hz=self._fs, segment=Segment.SHANK, force=force)
+        if got is None:
             return []
-        g = np.concatenate([c[1] for c in self._cal])
-        acc = np.concatenate([c[2] for c in self._cal])
-        self._axis = ev.sagittal_axis(g, acc_m_s2=acc, fs_hz=self._fs, segment=Segment.SHANK)
-        cal, self._cal = list(self._cal), collections.deque()
-        self._cal_n = self._cal_moving = 0
+        self._axis, runs = got
         self._seg = None
         out: list[StanceEnd] = []
-        for ct, cg, _, gap_before, _ in cal:
+        for ct, cg, gap_before in runs:
             if gap_before:
                 self._seg = None
             out += self._analyse(ct, cg)

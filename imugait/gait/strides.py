@@ -35,6 +35,7 @@ from scipy.ndimage import correlate1d
 
 from imugait.errors import InputDataError
 from imugait.gait import events as ev
+from imugait.gait._axis_buffer import AxisBuffer
 from imugait.gait.stride_types import Stride, StrideFlag
 from imugait.types import Location, SampleBlock, Segment
 
@@ -222,9 +223,7 @@ class StrideDetector:
         # (t, gyr, acc, gap-before flag, moving-sample count) with its total moving count.
         self._parts: list[tuple[F64, F64, F64]] = []
         self._parts_n = 0
-        self._cal: collections.deque[tuple[F64, F64, F64, bool, int]] = collections.deque()
-        self._cal_n = 0
-        self._cal_moving = 0
+        self._cal = AxisBuffer(moving_s=axis_moving_s, buffer_s=axis_buffer_s)
         self._gap_pending = False
         self._seg: _Seg | None = None
         self._amps: collections.deque[float] = collections.deque(maxlen=5)
@@ -341,40 +340,27 @@ class StrideDetector:
         t, g, a = run
         if self._axis is not None:
             return self._analyse(t, g)
-        moving = int(ev.moving_mask(g).sum())
-        self._cal.append((t, g, a, self._gap_pending, moving))
-        self._cal_n += len(t)
-        self._cal_moving += moving
+        self._cal.add(t, g, a, gap_before=self._gap_pending, fs_hz=self._fs)
         self._gap_pending = False
-        n_keep = round(self.axis_buffer_s * self._fs)
-        while self._cal_n > n_keep:
-            old = self._cal.popleft()
-            self._cal_n -= len(old[0])
-            self._cal_moving -= old[4]
         return self._decide_axis(force=False)
 
     def _decide_axis(self, *, force: bool) -> list[Stride]:
-        need = (1.0 if force else self.axis_moving_s) * self._fs
-        if self._cal_moving < need or self._location is None:
+        if self._location is None:
             if force:
                 self._cal.clear()
-                self._cal_n = self._cal_moving = 0
             return []
-        g = np.concatenate([c[1] for c in self._cal])
-        acc = np.concatenate([c[2] for c in self._cal])
-        self._axis = ev.sagittal_axis(
-            g, acc_m_s2=acc, fs_hz=self._fs, segment=self._location.segment
-        )
+        got = self._cal.decide(fs_hz=self._fs, segment=self._location.segment, force=force)
+        if got is None:
+            return []
+        self._axis, cal = got
         out: list[Stride] = []
-        cal, self._cal = list(self._cal), collections.deque()
-        self._cal_n = self._cal_moving = 0
         # Process the buffer from its start, one gap-free run at a time.
         i = 0
         while i < len(cal):
             j = i + 1
-            while j < len(cal) and not cal[j][3]:
+            while j < len(cal) and not cal[j][2]:
                 j += 1
-            if cal[i][3]:
+            if cal[i][2]:
                 out += self._end_segment(gap=True)
             if j == i + 1:
                 out += self._analyse(cal[i][0], cal[i][1])

@@ -159,9 +159,13 @@ class RecordingStream:
     ``problems`` (damage found while reading, then decode failures) and ``decoders`` (counts)
     are complete once the iteration has ended. The union of the pieces equals
     :func:`decode_recording` of :func:`~imugait.ingest.recording.read_recording`.
+
+    The default piece (32768 notifications: about 2.7 min of 4 sensors at 200 Hz, ~2 MB of
+    payloads, ~6 MB decoded) keeps the per-push costs of the pipeline stages small next to
+    their per-sample costs; memory stays bounded by one piece.
     """
 
-    def __init__(self, path: str | os.PathLike[str], *, chunk_notifications: int = 8192) -> None:
+    def __init__(self, path: str | os.PathLike[str], *, chunk_notifications: int = 32768) -> None:
         if chunk_notifications < 1:
             raise ValueError("chunk_notifications must be >= 1")
         self.path = Path(path)

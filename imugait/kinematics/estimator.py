@@ -44,9 +44,11 @@ from imugait.errors import InputDataError
 from imugait.kinematics.calibration import KneeCalibration, KneePose, calibrate_model
 from imugait.kinematics.joint_axis import angular_acceleration, informative_mask
 from imugait.kinematics.knee_angle import (
+    SMALL_RUN,
     FusionState,
     KneeModel,
     acc_angle,
+    acc_angle_rows,
     fuse,
     gyro_rate,
     identify_knee_model,
@@ -60,7 +62,11 @@ F64 = NDArray[np.float64]
 
 __all__ = ["KneeAngleEstimator", "KneeBlock"]
 
-_NCOL = 13  # t, acc_thigh(3), gyr_thigh(3), acc_shank(3), gyr_shank(3)
+# Buffer columns: t, gyr_thigh(3), gyr_shank(3), acc_thigh(3), acc_shank(3) (the gyros side
+# by side: their angular accelerations are one array operation).
+_NCOL = 13
+_G1, _G2, _A1, _A2 = slice(1, 4), slice(4, 7), slice(7, 10), slice(10, 13)
+_TG = slice(0, 7)  # t and both gyros
 
 
 @dataclass(frozen=True, slots=True)
@@ -231,23 +237,24 @@ class KneeAngleEstimator:
             raise ValueError("push after flush")
         if self.fs_hz is None:
             raise ValueError("fs_hz is unknown: pass it to the constructor")
-        rows = np.column_stack(
-            [
-                np.asarray(t_s, dtype=np.float64),
-                acc_thigh_m_s2,
-                gyr_thigh_rad_s,
-                acc_shank_m_s2,
-                gyr_shank_rad_s,
-            ]
-        )
-        if rows.shape[1] != _NCOL:
+        t = np.asarray(t_s, dtype=np.float64)
+        n = len(t)
+        cols = (gyr_thigh_rad_s, gyr_shank_rad_s, acc_thigh_m_s2, acc_shank_m_s2)
+        if t.ndim != 1 or any(np.shape(c) != (n, 3) for c in cols):
             raise ValueError("acc/gyr arrays must have shape (n, 3)")
-        if len(rows) == 0:
+        if n == 0:
             return []
-        if np.any(np.diff(rows[:, 0]) <= 0) or rows[0, 0] <= self._last_t:
+        if (n > 1 and bool(np.any(np.diff(t) <= 0))) or t[0] <= self._last_t:
             raise ValueError("t_s must be strictly increasing across pushes")
-        self._last_t = float(rows[-1, 0])
-        self._buf = np.concatenate([self._buf, rows])
+        self._last_t = float(t[-1])
+        # the buffer and the new rows, copied once into a new array
+        m = len(self._buf)
+        buf = np.empty((m + n, _NCOL))
+        buf[:m] = self._buf
+        buf[m:, 0] = t
+        for sl, c in zip((_G1, _G2, _A1, _A2), cols, strict=True):
+            buf[m:, sl] = c
+        self._buf = buf
         return self._advance(final=False)
 
     def flush(self) -> list[KneeBlock]:
@@ -285,7 +292,7 @@ class KneeAngleEstimator:
             k = round(self.init_s * self.fs_hz) - 1 - self._buf_start
             return min(max(k, 0), n - 1) if (k < n or final) and n else None
         b = self._buf
-        info = informative_mask(b[:, 4:7], b[:, 10:13], min_rate_rad_s=self.min_rate_rad_s)
+        info = informative_mask(b[:, _G1], b[:, _G2], min_rate_rad_s=self.min_rate_rad_s)
         cum = np.cumsum(info)
         n_win = round(self.max_wait_s * self.fs_hz)
         need = round(self.identify_motion_s * self.fs_hz)
@@ -340,11 +347,16 @@ class KneeAngleEstimator:
         return self._emit(out_t, out_a)
 
     def _emit(self, out_t: list[F64], out_a: list[F64]) -> list[KneeBlock]:
-        t = np.concatenate(out_t) if out_t else np.empty(0)
-        return [self._block(t, np.concatenate(out_a))] if len(t) else []
+        if len(out_t) == 1:
+            t, a = out_t[0], out_a[0]
+        elif out_t:
+            t, a = np.concatenate(out_t), np.concatenate(out_a)
+        else:
+            return []
+        return [self._block(t, a)] if len(t) else []
 
     def _initialise(self, win: F64) -> bool:
-        t, a1, g1, a2, g2 = win[:, 0], win[:, 1:4], win[:, 4:7], win[:, 7:10], win[:, 10:13]
+        t, a1, g1, a2, g2 = win[:, 0], win[:, _A1], win[:, _G1], win[:, _A2], win[:, _G2]
         if self._model is None:
             try:
                 self._model = identify_knee_model(
@@ -383,10 +395,10 @@ class KneeAngleEstimator:
                 self._model,
                 self.side,
                 t,
-                win[:, 1:4],
-                win[:, 4:7],
-                win[:, 7:10],
-                win[:, 10:13],
+                win[:, _A1],
+                win[:, _G1],
+                win[:, _A2],
+                win[:, _G2],
                 pose=pose,
                 fs_hz=self.fs_hz,
             )
@@ -433,25 +445,54 @@ class KneeAngleEstimator:
             t, a = self._fuse_rows(b[:seg_end], n_out)
             out_t.append(t)
             out_a.append(a)
-        if not out_t:
-            return np.empty(0), np.empty(0)
+        if len(out_t) <= 1:
+            return (out_t[0], out_a[0]) if out_t else (np.empty(0), np.empty(0))
         return np.concatenate(out_t), np.concatenate(out_a)
 
     def _segment_terms(self, seg: F64, n_out: int) -> tuple[F64, F64, F64]:
         """Acc angle, hinge mismatch and gyro rate of ``seg[:n_out]`` (``seg`` gap-free,
         continuing ``self._prev`` when set)."""
-        ext = seg if self._prev is None else np.vstack([self._prev, seg])
-        off = 0 if self._prev is None else 1
-        t = ext[:, 0]
-        dg1 = angular_acceleration(ext[:, 4:7], t)[off : off + n_out]
-        dg2 = angular_acceleration(ext[:, 10:13], t)[off : off + n_out]
+        if n_out <= SMALL_RUN:
+            return self._segment_terms_small(seg, n_out)
+        if self._prev is None:
+            dg = angular_acceleration(seg[:, 1:7], seg[:, 0])[:n_out]
+        else:  # the times and gyros of the previous row, then the segment's
+            ext = np.concatenate([self._prev[None, _TG], seg[:, _TG]])
+            dg = angular_acceleration(ext[:, 1:7], ext[:, 0])[1 : 1 + n_out]
         rows = seg[:n_out]
         m = self._model
         assert m is not None
-        alpha_acc, mismatch = acc_angle(
-            m, rows[:, 1:4], rows[:, 4:7], dg1, rows[:, 7:10], rows[:, 10:13], dg2
-        )
-        return alpha_acc, mismatch, gyro_rate(m, rows[:, 4:7], rows[:, 10:13])
+        g1, g2 = rows[:, _G1], rows[:, _G2]
+        alpha_acc, mismatch = acc_angle(m, rows[:, _A1], g1, dg[:, :3], rows[:, _A2], g2, dg[:, 3:])
+        return alpha_acc, mismatch, gyro_rate(m, g1, g2)
+
+    def _segment_terms_small(self, seg: F64, n_out: int) -> tuple[F64, F64, F64]:
+        """:meth:`_segment_terms` of a few rows on Python scalars (the same float operations:
+        :func:`~.joint_axis.angular_acceleration` on the rows continuing ``self._prev``, then
+        :func:`~.knee_angle.acc_angle_rows`)."""
+        m = self._model
+        assert m is not None
+        # ext: [prev] + seg, conceptually; its rows off .. off + n_out are the outputs, and
+        # their central differences need one row more (the last row of seg is one-sided)
+        ext: list[list[float]] = seg[: n_out + 1].tolist()
+        off = 0
+        if self._prev is not None:
+            ext.insert(0, self._prev.tolist())
+            off = 1
+        n_ext = off + len(seg)
+        rows = []
+        for i in range(off, off + n_out):
+            r = ext[i]
+            if n_ext < 2:
+                dg = [0.0] * 6
+            else:
+                lo, hi = (i - 1 if i > 0 else i), (i + 1 if i < n_ext - 1 else i)
+                r0, r1 = ext[lo], ext[hi]
+                dt = r1[0] - r0[0]
+                dg = [(r1[c] - r0[c]) / dt for c in range(1, 7)]
+            rows.append((r[7:10], r[1:4], dg[:3], r[10:13], r[4:7], dg[3:]))
+        alpha, mismatch, rate = acc_angle_rows(m, rows)
+        return np.array(alpha), np.array(mismatch), np.array(rate)
 
     def _fuse_rows(self, seg: F64, n_out: int) -> tuple[F64, F64]:
         alpha_acc, mismatch, rate = self._segment_terms(seg, n_out)

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.optimize import least_squares
+from scipy.optimize import least_squares, leastsq
 
 F64 = NDArray[np.float64]
 
@@ -42,6 +42,7 @@ __all__ = [
     "informative_mask",
     "norm3",
     "rotational_acc",
+    "rotational_acc_cols",
     "unit_from_spherical",
 ]
 
@@ -97,33 +98,55 @@ def _subsample(idx: NDArray[np.intp], max_samples: int) -> NDArray[np.intp]:
     return idx[pick]
 
 
-def _axis_residual(x: F64, g1: F64, g2: F64) -> F64:
+Cols = tuple[F64, F64, F64]
+
+
+def _columns(v: F64) -> Cols:
+    """The three columns of ``(n, 3)`` as contiguous arrays (the fits evaluate them many times)."""
+    c = np.ascontiguousarray(np.asarray(v, dtype=np.float64).T)
+    return c[0], c[1], c[2]
+
+
+def _perp_norm(g: Cols, j: F64) -> F64:
+    """``|g x j|`` per row, by components: the same float operations as
+    ``np.linalg.norm(np.cross(g, j), axis=1)`` (bit-identical), without their per-call overhead."""
+    g0, g1, g2 = g
+    j0, j1, j2 = float(j[0]), float(j[1]), float(j[2])
+    c0 = g1 * j2 - g2 * j1
+    c1 = g2 * j0 - g0 * j2
+    c2 = g0 * j1 - g1 * j0
+    return np.asarray(np.sqrt(c0 * c0 + c1 * c1 + c2 * c2), dtype=np.float64)
+
+
+def _axis_residual(x: F64, g1: F64, g2: F64, c1: Cols, c2: Cols, gg1: F64, gg2: F64) -> F64:
     j1 = unit_from_spherical(x[0], x[1])
     j2 = unit_from_spherical(x[2], x[3])
-    return np.asarray(
-        np.linalg.norm(np.cross(g1, j1), axis=1) - np.linalg.norm(np.cross(g2, j2), axis=1),
-        dtype=np.float64,
-    )
+    return np.asarray(_perp_norm(c1, j1) - _perp_norm(c2, j2), dtype=np.float64)
 
 
-def _perp_norm_and_grad(g: F64, phi: float, theta: float) -> tuple[F64, F64]:
-    """``|g x j|`` and its gradient with respect to ``(phi, theta)`` for ``j(phi, theta)``.
+def _perp_norm_grad(g: F64, gg: F64, phi: float, theta: float, out: F64) -> None:
+    """Gradient of ``|g x j|`` with respect to ``(phi, theta)`` for ``j(phi, theta)``, into the
+    two columns of ``out``.
 
     With ``|j| = 1``: ``|g x j| = sqrt(|g|^2 - (g.j)^2)`` and ``d|g x j|/dj = -(g.j) g / |g x j|``.
+    ``gg`` is ``|g|^2`` per row (``einsum("ij,ij->i", g, g)``, computed once per fit).
     """
-    j = unit_from_spherical(phi, theta)
-    dj_dphi = np.array([-np.sin(phi) * np.cos(theta), -np.sin(phi) * np.sin(theta), np.cos(phi)])
-    dj_dtheta = np.array([-np.cos(phi) * np.sin(theta), np.cos(phi) * np.cos(theta), 0.0])
+    sp, cp, s_t, c_t = np.sin(phi), np.cos(phi), np.sin(theta), np.cos(theta)
+    j = np.array([cp * c_t, cp * s_t, sp])  # unit_from_spherical(phi, theta)
+    dj_dphi = np.array([-sp * c_t, -sp * s_t, cp])
+    dj_dtheta = np.array([-cp * s_t, cp * c_t, 0.0])
     gj = g @ j
-    n = np.sqrt(np.maximum(np.einsum("ij,ij->i", g, g) - gj**2, 1e-18))
-    k = -gj / n
-    return n, np.column_stack([k * (g @ dj_dphi), k * (g @ dj_dtheta)])
+    k = -gj / np.sqrt(np.maximum(gg - gj**2, 1e-18))
+    np.multiply(k, g @ dj_dphi, out=out[:, 0])
+    np.multiply(k, g @ dj_dtheta, out=out[:, 1])
 
 
-def _axis_jacobian(x: F64, g1: F64, g2: F64) -> F64:
-    _, d1 = _perp_norm_and_grad(g1, float(x[0]), float(x[1]))
-    _, d2 = _perp_norm_and_grad(g2, float(x[2]), float(x[3]))
-    return np.hstack([d1, -d2])
+def _axis_jacobian(x: F64, g1: F64, g2: F64, c1: Cols, c2: Cols, gg1: F64, gg2: F64) -> F64:
+    jac = np.empty((len(g1), 4))
+    _perp_norm_grad(g1, gg1, float(x[0]), float(x[1]), jac[:, 0:2])
+    _perp_norm_grad(g2, gg2, float(x[2]), float(x[3]), jac[:, 2:4])
+    np.negative(jac[:, 2:4], out=jac[:, 2:4])
+    return jac
 
 
 def identify_joint_axis(
@@ -146,7 +169,7 @@ def identify_joint_axis(
     max_samples
         At most this many informative samples, evenly spaced, enter the fit.
     n_restarts
-        Number of ``least_squares`` runs from deterministic pseudo-random starts; the lowest
+        Number of Levenberg-Marquardt runs from deterministic pseudo-random starts; the lowest
         cost wins (the cost has spurious local minima).
     seed
         Seed of the start points (the fit is deterministic for a given seed).
@@ -168,18 +191,40 @@ def identify_joint_axis(
         raise ValueError(f"only {len(idx)} informative samples; need >= 50 for the axis fit")
     idx = _subsample(idx, max_samples)
     g1, g2 = gyr_thigh_rad_s[idx], gyr_shank_rad_s[idx]
+    args = (
+        g1,
+        g2,
+        _columns(g1),
+        _columns(g2),
+        np.einsum("ij,ij->i", g1, g1),
+        np.einsum("ij,ij->i", g2, g2),
+    )
     rng = np.random.default_rng(seed)
     best: tuple[float, F64] | None = None
     for _ in range(max(1, n_restarts)):
         x0 = np.concatenate(
             [[rng.uniform(-1.2, 1.2), rng.uniform(-np.pi, np.pi)] for _ in range(2)]
         )
-        res = least_squares(
-            _axis_residual, x0, jac=_axis_jacobian, args=(g1, g2), method="lm", x_scale=1.0
+        # MINPACK's lmder, as least_squares(method="lm", x_scale=1.0) calls it (same
+        # tolerances, step bound, scaling and evaluation budget: the same iterates and
+        # result), without that wrapper's per-evaluation overhead
+        x, _, info, _, _ = leastsq(
+            _axis_residual,
+            x0,
+            args=args,
+            Dfun=_axis_jacobian,
+            full_output=True,
+            ftol=1e-8,
+            xtol=1e-8,
+            gtol=1e-8,
+            maxfev=400,
+            factor=100.0,
+            diag=np.ones(4),
         )
-        cost = float(res.cost)
+        fvec = np.asarray(info["fvec"], dtype=np.float64)
+        cost = float(0.5 * np.dot(fvec, fvec))
         if best is None or cost < best[0]:
-            best = (cost, np.asarray(res.x, dtype=np.float64))
+            best = (cost, np.asarray(x, dtype=np.float64))
     assert best is not None
     j1 = unit_from_spherical(best[1][0], best[1][1])
     j2 = unit_from_spherical(best[1][2], best[1][3])
@@ -219,7 +264,9 @@ def identify_sagittal_axes(
         axes.append(np.asarray(np.linalg.svd(g, full_matrices=False)[2][0], dtype=np.float64))
     j1, j2 = axes
     j2, corr = align_axis_signs(gyr_thigh_rad_s[idx], gyr_shank_rad_s[idx], j1, j2)
-    res = norm3(np.cross(gyr_thigh_rad_s[idx], j1)) - norm3(np.cross(gyr_shank_rad_s[idx], j2))
+    res = _perp_norm(_columns(gyr_thigh_rad_s[idx]), j1) - _perp_norm(
+        _columns(gyr_shank_rad_s[idx]), j2
+    )
     rms = float(np.sqrt(np.mean(res**2)))
     return AxisFit(axis_thigh=j1, axis_shank=j2, rms_rad_s=rms, n_used=len(idx), sign_corr=corr)
 
@@ -284,19 +331,79 @@ def angular_acceleration(gyr_rad_s: F64, t_s: F64) -> F64:
     return out
 
 
-def rotational_acc(gyr_rad_s: F64, dgyr_rad_s2: F64, pos_m: F64) -> F64:
-    """``G_g(o) = g x (g x o) + dg/dt x o``: acceleration of the point at ``o`` (sensor frame,
-    rigidly attached) relative to the sensor, so the specific force there is ``a + G_g(o)``."""
-    o = np.broadcast_to(pos_m, gyr_rad_s.shape)
-    return np.asarray(
-        np.cross(gyr_rad_s, np.cross(gyr_rad_s, o)) + np.cross(dgyr_rad_s2, o), dtype=np.float64
+def rotational_acc_cols(g: Cols, dg: Cols, o: tuple[F64 | float, ...]) -> Cols:
+    """Columns of ``g x (g x o) + dg x o`` by components: the same float operations, in the same
+    order, as :func:`numpy.cross` on ``(n, 3)`` arrays (so bit-identical to it), without its
+    per-call overhead (axis moves, broadcasting, temporaries)."""
+    g0, g1, g2 = g
+    d0, d1, d2 = dg
+    o0, o1, o2 = o
+    c0 = g1 * o2 - g2 * o1
+    c1 = g2 * o0 - g0 * o2
+    c2 = g0 * o1 - g1 * o0
+    return (
+        (g1 * c2 - g2 * c1) + (d1 * o2 - d2 * o1),
+        (g2 * c0 - g0 * c2) + (d2 * o0 - d0 * o2),
+        (g0 * c1 - g1 * c0) + (d0 * o1 - d1 * o0),
     )
 
 
-def _pos_residual(x: F64, g1: F64, dg1: F64, a1: F64, g2: F64, dg2: F64, a2: F64) -> F64:
-    e1 = np.linalg.norm(a1 + rotational_acc(g1, dg1, x[:3]), axis=1)
-    e2 = np.linalg.norm(a2 + rotational_acc(g2, dg2, x[3:]), axis=1)
-    return np.asarray(e1 - e2, dtype=np.float64)
+def rotational_acc(gyr_rad_s: F64, dgyr_rad_s2: F64, pos_m: F64) -> F64:
+    """``G_g(o) = g x (g x o) + dg/dt x o``: acceleration of the point at ``o`` (sensor frame,
+    rigidly attached) relative to the sensor, so the specific force there is ``a + G_g(o)``."""
+    g = np.asarray(gyr_rad_s, dtype=np.float64)
+    dg = np.asarray(dgyr_rad_s2, dtype=np.float64)
+    o = np.asarray(pos_m, dtype=np.float64)
+    cols = rotational_acc_cols(
+        (g[:, 0], g[:, 1], g[:, 2]),
+        (dg[:, 0], dg[:, 1], dg[:, 2]),
+        (o[..., 0], o[..., 1], o[..., 2]),
+    )
+    out = np.empty(g.shape)
+    out[:, 0], out[:, 1], out[:, 2] = cols
+    return out
+
+
+def _shifted_norm(a: Cols, g: Cols, dg: Cols, o: F64) -> F64:
+    """``|a + G_g(o)|`` per row from column arrays (``o`` a 3-vector); bit-identical to
+    ``np.linalg.norm(a + rotational_acc(g, dg, o), axis=1)``."""
+    r0, r1, r2 = rotational_acc_cols(g, dg, (float(o[0]), float(o[1]), float(o[2])))
+    v0, v1, v2 = a[0] + r0, a[1] + r1, a[2] + r2
+    return np.asarray(np.sqrt(v0 * v0 + v1 * v1 + v2 * v2), dtype=np.float64)
+
+
+class _PositionResidual:
+    """The joint-centre residual ``|a1 + G1(o1)| - |a2 + G2(o2)|`` of ``x = (o1, o2)``.
+
+    Each half depends on three of the six parameters, and a finite-difference Jacobian moves one
+    parameter at a time, so each half is remembered for its last few parameter triples: a
+    Jacobian then costs 6 half-evaluations instead of 12, with exactly the same values.
+    """
+
+    _KEEP = 5
+
+    def __init__(self, g1: F64, dg1: F64, a1: F64, g2: F64, dg2: F64, a2: F64) -> None:
+        self._sides = (
+            (_columns(a1), _columns(g1), _columns(dg1)),
+            (_columns(a2), _columns(g2), _columns(dg2)),
+        )
+        self._memo: tuple[dict[bytes, F64], dict[bytes, F64]] = ({}, {})
+
+    def _half(self, k: int, o: F64) -> F64:
+        memo = self._memo[k]
+        key = o.tobytes()
+        e = memo.get(key)
+        if e is None:
+            a, g, dg = self._sides[k]
+            e = _shifted_norm(a, g, dg, o)
+            if len(memo) >= self._KEEP:
+                del memo[next(iter(memo))]
+            memo[key] = e
+        return e
+
+    def __call__(self, x: F64) -> F64:
+        x = np.asarray(x, dtype=np.float64)
+        return np.asarray(self._half(0, x[:3]) - self._half(1, x[3:]), dtype=np.float64)
 
 
 def identify_joint_position(
@@ -330,7 +437,7 @@ def identify_joint_position(
     if len(idx) < 50:
         raise ValueError(f"only {len(idx)} informative samples; need >= 50 for the position fit")
     idx = _subsample(idx, max_samples)
-    args = (
+    residual = _PositionResidual(
         gyr_thigh_rad_s[idx],
         dg1[idx],
         acc_thigh_m_s2[idx],
@@ -345,7 +452,7 @@ def identify_joint_position(
         starts += [np.concatenate([e, -e]), np.concatenate([-e, e])]
     best: tuple[float, F64] | None = None
     for x0 in starts:
-        res = least_squares(_pos_residual, x0, args=args, loss="soft_l1", f_scale=f_scale_m_s2)
+        res = least_squares(residual, x0, loss="soft_l1", f_scale=f_scale_m_s2)
         x = np.asarray(res.x, dtype=np.float64)
         o1 = x[:3] - (x[:3] @ axis_thigh) * axis_thigh
         o2 = x[3:] - (x[3:] @ axis_shank) * axis_shank
@@ -360,5 +467,5 @@ def identify_joint_position(
     s = 0.5 * (float(o1 @ axis_thigh) + float(o2 @ axis_shank))
     o1 -= s * axis_thigh
     o2 -= s * axis_shank
-    rms = float(np.sqrt(np.mean(_pos_residual(x, *args) ** 2)))
+    rms = float(np.sqrt(np.mean(residual(x) ** 2)))
     return PositionFit(pos_thigh_m=o1, pos_shank_m=o2, rms_m_s2=rms)

@@ -29,6 +29,7 @@ identification window).
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -41,8 +42,7 @@ from imugait.kinematics.joint_axis import (
     identify_joint_axis,
     identify_joint_position,
     identify_sagittal_axes,
-    norm3,
-    rotational_acc,
+    rotational_acc_cols,
 )
 
 F64 = NDArray[np.float64]
@@ -134,18 +134,114 @@ def acc_angle(
     it grows where the model fails (soft-tissue motion, impacts, ``dg/dt`` discretisation at
     high angular jerk) and is used by :func:`fuse` to down-weight those samples.
     """
-    at = acc_thigh_m_s2 + rotational_acc(gyr_thigh_rad_s, dgyr_thigh_rad_s2, model.pos_thigh_m)
-    ash = acc_shank_m_s2 + rotational_acc(gyr_shank_rad_s, dgyr_shank_rad_s2, model.pos_shank_m)
-    side_t = np.cross(model.axis_thigh, model.ref_thigh)
-    side_s = np.cross(model.axis_shank, model.ref_shank)
-    ang_t = np.arctan2(dot3(at, side_t), dot3(at, model.ref_thigh))
-    ang_s = np.arctan2(dot3(ash, side_s), dot3(ash, model.ref_shank))
+    # By components (see joint_axis.rotational_acc_cols): the same float operations as
+    # np.cross / dot3 / norm3 on (n, 3) arrays, so bit-identical, at a fraction of the calls.
+    t0, t1, t2 = _shifted_acc(acc_thigh_m_s2, gyr_thigh_rad_s, dgyr_thigh_rad_s2, model.pos_thigh_m)
+    s0, s1, s2 = _shifted_acc(acc_shank_m_s2, gyr_shank_rad_s, dgyr_shank_rad_s2, model.pos_shank_m)
+    jt, rt = model.axis_thigh.tolist(), model.ref_thigh.tolist()
+    js, rs = model.axis_shank.tolist(), model.ref_shank.tolist()
+    side_t, side_s = _cross3(jt, rt), _cross3(js, rs)
+    ang_t = np.arctan2(_dot(t0, t1, t2, side_t), _dot(t0, t1, t2, rt))
+    ang_s = np.arctan2(_dot(s0, s1, s2, side_s), _dot(s0, s1, s2, rs))
     a = ang_t - ang_s + model.offset_rad
-    mismatch = np.abs(norm3(at) - norm3(ash)) + np.abs(
-        dot3(at, model.axis_thigh) - dot3(ash, model.axis_shank)
-    )
+    norm_t = np.sqrt(t0 * t0 + t1 * t1 + t2 * t2)
+    norm_s = np.sqrt(s0 * s0 + s1 * s1 + s2 * s2)
+    mismatch = np.abs(norm_t - norm_s) + np.abs(_dot(t0, t1, t2, jt) - _dot(s0, s1, s2, js))
     wrapped = np.mod(a + 0.5 * np.pi, 2.0 * np.pi) - 0.5 * np.pi
     return np.asarray(wrapped, dtype=np.float64), np.asarray(mismatch, dtype=np.float64)
+
+
+#: Runs of at most this many samples (live: a notification's worth) are computed on Python
+#: scalars: the same float operations as the array code (bit-identical results), without the
+#: fixed cost of ~50 numpy calls.
+SMALL_RUN = 16
+
+
+#: One sample for :func:`acc_angle_rows`: acc, gyr, dgyr of the thigh, then of the shank.
+SampleRow = tuple[list[float], list[float], list[float], list[float], list[float], list[float]]
+
+
+def acc_angle_rows(
+    model: KneeModel, rows: Sequence[SampleRow]
+) -> tuple[list[float], list[float], list[float]]:
+    """:func:`acc_angle` and :func:`gyro_rate` of a few samples on Python scalars.
+
+    ``rows`` holds per sample ``(acc_thigh, gyr_thigh, dgyr_thigh, acc_shank, gyr_shank,
+    dgyr_shank)`` (3 floats each). Every operation is the one of the array code, in the same
+    order (only ``arctan2`` is numpy's, on all values at once), so the results are identical.
+    Returns the acc angles, the hinge mismatches and the knee rates.
+    """
+    ot, os_ = model.pos_thigh_m.tolist(), model.pos_shank_m.tolist()
+    jt, rt = model.axis_thigh.tolist(), model.ref_thigh.tolist()
+    js, rs = model.axis_shank.tolist(), model.ref_shank.tolist()
+    side_t, side_s = _cross3(jt, rt), _cross3(js, rs)
+    ys: list[float] = []
+    xs: list[float] = []
+    mismatch: list[float] = []
+    rate: list[float] = []
+    for a1, g1, d1, a2, g2, d2 in rows:
+        t0, t1, t2 = _shifted_acc_row(a1, g1, d1, ot)
+        s0, s1, s2 = _shifted_acc_row(a2, g2, d2, os_)
+        ys.append(t0 * side_t[0] + t1 * side_t[1] + t2 * side_t[2])
+        xs.append(t0 * rt[0] + t1 * rt[1] + t2 * rt[2])
+        ys.append(s0 * side_s[0] + s1 * side_s[1] + s2 * side_s[2])
+        xs.append(s0 * rs[0] + s1 * rs[1] + s2 * rs[2])
+        norm_t = math.sqrt(t0 * t0 + t1 * t1 + t2 * t2)
+        norm_s = math.sqrt(s0 * s0 + s1 * s1 + s2 * s2)
+        axial_t = t0 * jt[0] + t1 * jt[1] + t2 * jt[2]
+        axial_s = s0 * js[0] + s1 * js[1] + s2 * js[2]
+        mismatch.append(abs(norm_t - norm_s) + abs(axial_t - axial_s))
+        rate.append(
+            (g2[0] * js[0] + g2[1] * js[1] + g2[2] * js[2])
+            - (g1[0] * jt[0] + g1[1] * jt[1] + g1[2] * jt[2])
+        )
+    ang = np.arctan2(np.array(ys), np.array(xs)).tolist()  # thigh, shank, thigh, shank, ...
+    half_pi, two_pi, off = 0.5 * np.pi, 2.0 * np.pi, model.offset_rad
+    alpha = [
+        ((a_t - a_s + off + half_pi) % two_pi) - half_pi
+        for a_t, a_s in zip(ang[0::2], ang[1::2], strict=True)
+    ]
+    return alpha, mismatch, rate
+
+
+def _shifted_acc_row(
+    a: list[float], g: list[float], dg: list[float], o: list[float]
+) -> tuple[float, float, float]:
+    """One sample of :func:`_shifted_acc` (``a + g x (g x o) + dg x o``), same operations."""
+    gx, gy, gz = g
+    dx, dy, dz = dg
+    o0, o1, o2 = o
+    c0 = gy * o2 - gz * o1
+    c1 = gz * o0 - gx * o2
+    c2 = gx * o1 - gy * o0
+    return (
+        a[0] + ((gy * c2 - gz * c1) + (dy * o2 - dz * o1)),
+        a[1] + ((gz * c0 - gx * c2) + (dz * o0 - dx * o2)),
+        a[2] + ((gx * c1 - gy * c0) + (dx * o1 - dy * o0)),
+    )
+
+
+def _cross3(u: list[float], v: list[float]) -> list[float]:
+    """``u x v`` of two 3-vectors (the float operations of :func:`numpy.cross`)."""
+    return [u[1] * v[2] - u[2] * v[1], u[2] * v[0] - u[0] * v[2], u[0] * v[1] - u[1] * v[0]]
+
+
+def _dot(v0: F64, v1: F64, v2: F64, u: list[float]) -> F64:
+    """Row-wise ``v . u`` from the columns of ``v`` (the float operations of ``dot3``)."""
+    return np.asarray(v0 * u[0] + v1 * u[1] + v2 * u[2], dtype=np.float64)
+
+
+def _shifted_acc(
+    acc_m_s2: F64, gyr_rad_s: F64, dgyr_rad_s2: F64, pos_m: F64
+) -> tuple[F64, F64, F64]:
+    """Columns of ``a + G_g(o)``: the specific force at the knee centre, sensor axes."""
+    o = pos_m.tolist()
+    r0, r1, r2 = rotational_acc_cols(
+        (gyr_rad_s[:, 0], gyr_rad_s[:, 1], gyr_rad_s[:, 2]),
+        (dgyr_rad_s2[:, 0], dgyr_rad_s2[:, 1], dgyr_rad_s2[:, 2]),
+        (o[0], o[1], o[2]),
+    )
+    return acc_m_s2[:, 0] + r0, acc_m_s2[:, 1] + r1, acc_m_s2[:, 2] + r2
 
 
 @dataclass(frozen=True, slots=True)
@@ -255,27 +351,42 @@ def fuse(
     k1_per_s = 2.0 / tau_s
     k2_per_s2 = 1.0 / tau_s**2
     inv_scale2 = 1.0 / mismatch_scale_m_s2**2
-    out = np.empty(len(t_s))
+    if len(t_s) == 0:
+        return np.empty(0), state
+    # The terms that do not depend on the recursion, elementwise (the same float operations the
+    # loop did per sample, so bit-identical): time step, mean rate, and the innovation weight.
+    if len(t_s) <= SMALL_RUN:
+        tl, rl = np.asarray(t_s).tolist(), np.asarray(rate_rad_s).tolist()
+        dt = [t - tp for t, tp in zip(tl, [state.prev_t_s, *tl[:-1]], strict=True)]
+        half_rate = [
+            0.5 * (r + rp) for r, rp in zip(rl, [state.prev_rate_rad_s, *rl[:-1]], strict=True)
+        ]
+        weight_dt = [
+            d / (1.0 + m * m * inv_scale2)
+            for d, m in zip(dt, np.asarray(mismatch_m_s2).tolist(), strict=True)
+        ]
+        last_t, last_r = tl[-1], rl[-1]
+    else:
+        t = np.asarray(t_s, dtype=np.float64)
+        r = np.asarray(rate_rad_s, dtype=np.float64)
+        dt_a = t - np.concatenate(([state.prev_t_s], t[:-1]))
+        dt = dt_a.tolist()
+        half_rate = (0.5 * (r + np.concatenate(([state.prev_rate_rad_s], r[:-1])))).tolist()
+        weight_dt = (dt_a / (1.0 + mismatch_m_s2 * mismatch_m_s2 * inv_scale2)).tolist()
+        last_t, last_r = float(t[-1]), float(r[-1])
     alpha, bias = state.alpha_rad, state.bias_rad_s
-    r_prev, t_prev = state.prev_rate_rad_s, state.prev_t_s
-    two_pi = 2.0 * math.pi
-    rows = zip(
-        t_s.tolist(),
-        rate_rad_s.tolist(),
-        alpha_acc_rad.tolist(),
-        mismatch_m_s2.tolist(),
-        strict=True,
-    )
-    for i, (t, r, y, mis) in enumerate(rows):
-        dt = t - t_prev
-        pred = alpha + (0.5 * (r + r_prev) - bias) * dt
-        nu = (y - pred + math.pi) % two_pi - math.pi
-        nu *= dt / (1.0 + mis * mis * inv_scale2)
+    pi, two_pi = math.pi, 2.0 * math.pi
+    out: list[float] = []
+    append = out.append
+    for d, h, y, w in zip(
+        dt, half_rate, np.asarray(alpha_acc_rad).tolist(), weight_dt, strict=True
+    ):
+        pred = alpha + (h - bias) * d
+        nu = ((y - pred + pi) % two_pi - pi) * w
         alpha = pred + k1_per_s * nu
         bias -= k2_per_s2 * nu
-        out[i] = alpha
-        r_prev, t_prev = r, t
-    return out, FusionState(alpha, bias, r_prev, t_prev)
+        append(alpha)
+    return np.array(out), FusionState(alpha, bias, last_r, last_t)
 
 
 def flexion_sign(alpha_rad: F64) -> tuple[int, float]:

@@ -48,7 +48,21 @@ def fit_lower_envelope(
     if len(x) == 1 or not x[-1] > x[0]:
         b = float(np.clip(slope_if_single, -max_abs_slope, max_abs_slope))
         return float(np.min(y - b * x)), b
-    xc = float(x.sum() / len(x))
+    xc = math.fsum(x.tolist()) / len(x)  # exact sum: the same centroid as the window's
+    on = np.flatnonzero(x == xc)
+    if len(on):
+        # The centroid is a point's abscissa. If that point (the lowest there) is a hull vertex,
+        # every slope between its two hull edges is optimal (a degenerate LP whose chords'
+        # values at x̄ differ only by round-off): take its left edge, as the hull walk of
+        # LowerEnvelopeWindow does. The edges' slopes are the largest chord slope from the
+        # left and the smallest to the right; the point is a vertex iff the former <= latter.
+        v = int(on[np.argmin(y[on])])
+        lt, gt = x < xc, x > xc
+        b_left = float(np.max((y[v] - y[lt]) / (x[v] - x[lt])))
+        b_right = float(np.min((y[gt] - y[v]) / (x[gt] - x[v])))
+        if b_left <= b_right:
+            b = float(np.clip(b_left, -max_abs_slope, max_abs_slope))
+            return float(np.min(y - b * x)), b
     left, right = x <= xc, x >= xc
     xl, yl = x[left][:, None], y[left][:, None]
     xr, yr = x[right][None, :], y[right][None, :]
@@ -111,15 +125,25 @@ class LowerEnvelopeWindow:
 
     def drop_before(self, x_min: float) -> None:
         """Remove the points with ``x < x_min`` from the left, always keeping at least one."""
-        while len(self._x) > 1 and self._x[0] < x_min:
-            del self._x[0], self._y[0]
+        xs, ys = self._x, self._y
+        while len(xs) > 1 and xs[0] < x_min:
+            del xs[0], ys[0]
             self._lo += 1
+            lo = self._lo
             old = self._hull
-            # old[0] was the dropped point; old[1] (if any) stays a vertex.
-            stop = old[1] if len(old) > 1 else self._lo
+            # old[0] was the dropped point; old[1] (if any) stays a vertex. The chain from the
+            # new leftmost point up to it (as _chain, inlined: the hot loop of a refit).
+            stop = old[1] if len(old) > 1 else lo
             hull: list[int] = []
-            for i in range(self._lo, stop + 1):
-                self._chain(hull, i)
+            for i in range(lo, stop + 1):
+                xb, yb = xs[i - lo], ys[i - lo]
+                while len(hull) >= 2:
+                    o, a = hull[-2] - lo, hull[-1] - lo
+                    xo, yo = xs[o], ys[o]
+                    if (xs[a] - xo) * (yb - yo) - (ys[a] - yo) * (xb - xo) > 0:
+                        break
+                    hull.pop()
+                hull.append(i)
             hull.extend(old[2:])
             self._hull = hull
 

@@ -53,7 +53,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -74,6 +74,44 @@ class ClockStats:
     duplicate_frames: int = 0
     anchors: int = 0
     skew_ppm: float = 0.0
+
+
+@dataclass(slots=True)
+class _Counts:
+    """Mutable counters behind :attr:`SensorClock.stats` (updated once per push)."""
+
+    frames: int = 0
+    samples: int = 0
+    lost_frames: int = 0
+    lost_samples: int = 0
+    duplicate_frames: int = 0
+    anchors: int = 0
+
+
+@dataclass(slots=True)
+class _One:
+    """One classified frame (the live case: one notification per push), as Python scalars."""
+
+    h: float
+    s_last: float
+    n: int
+    restart: bool
+    lost: int
+    s: list[float]
+    acc: F64
+    gyr: F64
+
+    def frames(self) -> _Frames:
+        return _Frames(
+            np.array([self.h]),
+            np.array([self.s_last]),
+            np.array([self.n], dtype=np.int64),
+            np.array([self.restart]),
+            np.array([self.lost], dtype=np.int64),
+            np.array(self.s),
+            self.acc,
+            self.gyr,
+        )
 
 
 @dataclass(slots=True)
@@ -174,14 +212,23 @@ class SensorClock:
         self._g_last = 0.0
         self._t_last = -math.inf
         self._next_idx = 0
-        self._stats = ClockStats()
+        self._counts = _Counts()
 
     # ------------------------------------------------------------------ public API
     @property
     def stats(self) -> ClockStats:
         """Counters so far, with the skew currently in use."""
         skew = self._seg.b * 1e6 if self._seg is not None else 0.0
-        return replace(self._stats, skew_ppm=skew)
+        c = self._counts
+        return ClockStats(
+            frames=c.frames,
+            samples=c.samples,
+            lost_frames=c.lost_frames,
+            lost_samples=c.lost_samples,
+            duplicate_frames=c.duplicate_frames,
+            anchors=c.anchors,
+            skew_ppm=skew,
+        )
 
     def reanchor(self) -> None:
         """Start a new clock anchor at the next frame (call after a reconnect)."""
@@ -189,7 +236,16 @@ class SensorClock:
 
     def push(self, batch: FrameBatch) -> list[SampleBlock]:
         """Map a batch of frames; returns the blocks that are final (see module docstring)."""
-        fr = self._classify(batch)
+        if batch.n_frames == 1:  # live: one notification, on Python scalars (same float ops)
+            one = self._classify_one(batch)
+            if one is None:
+                return []
+            seg = self._seg
+            if not one.restart and seg is not None and seg.held is None:
+                return [self._map_one(seg, one)]
+            fr = one.frames()
+        else:
+            fr = self._classify(batch)
         out: list[SampleBlock] = []
         if fr.m == 0:
             return out
@@ -245,9 +301,7 @@ class SensorClock:
                 dup[0] = False
             if not dup.any():
                 break
-            self._stats = replace(
-                self._stats, duplicate_frames=self._stats.duplicate_frames + int(dup.sum())
-            )
+            self._counts.duplicate_frames += int(dup.sum())
             smask = np.repeat(~dup, n)
             h, seq, n = h[~dup], seq[~dup], n[~dup]
             s, acc, gyr = s[smask], acc[smask], gyr[smask]
@@ -273,17 +327,120 @@ class SensorClock:
             self._pending_anchor = False
         lost_f = np.where(with_seq, lost_f, -(-lost_t // p_n))
         lost = np.where(broken, -1, lost_t)
-        st = self._stats
-        self._stats = replace(
-            st,
-            frames=st.frames + len(h),
-            samples=st.samples + len(s),
-            lost_frames=st.lost_frames + int(lost_f[~broken].sum()),
-            lost_samples=st.lost_samples + int(lost_t[~broken].sum()),
-            anchors=st.anchors + int(restart.sum()),
-        )
+        cnt = self._counts
+        cnt.frames += len(h)
+        cnt.samples += len(s)
+        cnt.lost_frames += int(lost_f[~broken].sum())
+        cnt.lost_samples += int(lost_t[~broken].sum())
+        cnt.anchors += int(restart.sum())
         self._prev = (float(s_last[-1]), float(h[-1]), int(seq[-1]), int(n[-1]))
         return _Frames(h, s_last, n, restart, lost, s, acc, gyr)
+
+    def _classify_one(self, batch: FrameBatch) -> _One | None:
+        """:meth:`_classify` of a batch of exactly one frame, on Python scalars: the same
+        comparisons and float operations (bit-identical), without the array overhead."""
+        raw = batch.sensor_t_s
+        n = len(raw)
+        if n == 0:
+            return None
+        h, seq = float(batch.host_t_s[0]), int(batch.seq[0])
+        rl: list[float] = raw.tolist()
+        wrap = batch.sensor_t_wrap_s
+        if wrap is not None:
+            k, before, sl = self._wraps, rl[0] if self._raw_last is None else self._raw_last, []
+            for r in rl:
+                if r - before < -0.5 * wrap:
+                    k += 1
+                sl.append(r + k * wrap)
+                before = r
+            self._wraps = k
+        else:
+            sl = rl
+        self._raw_last = rl[-1]
+        for i in range(1, n):
+            if not sl[i] - sl[i - 1] > 0:
+                raise DecodeError(
+                    f"sensor {self.sensor!r}: sensor timestamps not increasing within a frame"
+                )
+        s_first, s_last = sl[0], sl[-1]
+        prev = self._prev
+        p_s, p_h, p_seq, p_n = prev if prev is not None else (s_last, h, -1, 1)
+        if prev is not None and seq == p_seq and s_last == p_s and s_first <= p_s:
+            self._counts.duplicate_frames += 1  # an exact repeat of the previous frame
+            return None
+        fs = self.fs_hz
+        dt_step = s_first - p_s
+        lost_t = max(round(dt_step * fs) - 1, 0) if dt_step > 1.5 / fs else 0
+        dh = h - p_h
+        broken = dt_step <= 0 or abs((s_last - p_s) - dh) > self.resync_tolerance_s
+        with_seq = seq >= 0 and p_seq >= 0
+        lost_f = (seq - p_seq - 1) % batch.seq_modulo
+        mismatch = abs(lost_t - lost_f * p_n) > p_n + (lost_f * p_n) // 10
+        broken = broken or (with_seq and mismatch)
+        restart = broken or dh > self.long_gap_s
+        if prev is None:
+            restart, broken, lost_t = True, False, 0
+        if self._pending_anchor:
+            restart = True
+            self._pending_anchor = False
+        if not with_seq:
+            lost_f = -(-lost_t // p_n)
+        cnt = self._counts
+        cnt.frames += 1
+        cnt.samples += n
+        if not broken:
+            cnt.lost_frames += lost_f
+            cnt.lost_samples += lost_t
+        cnt.anchors += restart
+        self._prev = (s_last, h, seq, n)
+        return _One(
+            h, s_last, n, restart, -1 if broken else lost_t, sl, batch.acc_m_s2, batch.gyr_rad_s
+        )
+
+    def _map_one(self, seg: _Segment, one: _One) -> SampleBlock:
+        """:meth:`_run` + :meth:`_emit` of one frame inside a running segment (no anchor, no
+        warm-up, known loss), on Python scalars with the same float operations."""
+        x = one.s_last - seg.s0
+        k = math.floor(x / self.refit_s)
+        y = (one.h - seg.h0) - x
+        # the model of this frame (as _model_per_run on a one-frame run)
+        if k != seg.kcur:
+            self._new_bin(seg, k)
+        a, b, d, xs, slew = seg.a, seg.b, seg.delta, seg.xs, self._slew
+        sgn = float(np.sign(d))
+        model = a + b * x + sgn * max(abs(d) - slew * (x - xs), 0.0)
+        rmin = min(y - model, seg.rmin)
+        seg.rmin = rmin
+        rho = min(rmin, 0.0)
+        if seg.pt is None or y < seg.pt[1]:
+            seg.pt = (x, y)
+        # the samples (as _emit)
+        s0, h0, g0, c = seg.s0, seg.h0, seg.g0, self._c
+        z_prev, run_max = self._z, -math.inf
+        t: list[float] = []
+        z = g = 0.0
+        for si in one.s:
+            xi = si - s0
+            ramp = sgn * max(abs(d) - slew * max(xi - xs, 0.0), 0.0)
+            target = (h0 + xi) + (((a + b * xi) + ramp) + rho)
+            g = g0 + xi
+            w = target - c * g
+            run_max = w if not t else max(run_max, w)
+            z = max(run_max, z_prev)
+            t.append(c * g + z)
+        first_seq = self._next_idx + one.lost
+        self._next_idx = first_seq + one.n
+        self._z, self._g_last, self._t_last = z, g, t[-1]
+        return SampleBlock(
+            sensor=self.sensor,
+            location=self.location,
+            t_s=np.array(t),
+            acc_m_s2=one.acc,
+            gyr_rad_s=one.gyr,
+            fs_hz=self.fs_hz,
+            first_seq=first_seq,
+            frame="sensor",
+        )
 
     def _prev_arrays(self, s_last: F64, h: F64, seq: I64, n: I64) -> tuple[F64, F64, I64, I64]:
         p = self._prev if self._prev is not None else (float(s_last[0]), float(h[0]), -1, 1)
@@ -495,8 +652,7 @@ class SensorClock:
         if rs.any():  # count unknown: estimate it from the session-clock gap
             est = np.maximum(np.rint((t[first] - t_before) * self.fs_hz).astype(np.int64) - 1, 0)
             lost[rs] = est[rs]
-            st = self._stats
-            self._stats = replace(st, lost_samples=st.lost_samples + int(est[rs].sum()))
+            self._counts.lost_samples += int(est[rs].sum())
         idx = self._next_idx + np.cumsum(lost + n) - n
         self._next_idx = int(idx[-1] + n[-1])
         self._z, self._g_last, self._t_last = float(z[-1]), float(g[-1]), float(t[-1])

@@ -18,12 +18,14 @@ A sensor that stops delivering holds the watermark back; the caller must restart
 
 from __future__ import annotations
 
+import bisect
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
+from numpy.typing import NDArray
 
 from imugait.errors import ConfigError
 from imugait.signal.gaps import MAX_BRIDGE_SAMPLES
@@ -98,6 +100,11 @@ class Resampler:
         """Everything covered is emitted by ``push``; nothing is left."""
         return []
 
+    #: Emissions of at most this many grid points (live: a notification's worth) take the
+    #: per-point path on Python scalars, larger ones the vectorised one; both do the same float
+    #: operations, so the output is bit-identical.
+    _SMALL = 16
+
     def _emit(self) -> list[SampleBlock]:
         if len(self._buf) < len(self.sensors):
             return []
@@ -106,11 +113,38 @@ class Resampler:
         if self._next_k is None:
             self._next_k = math.ceil(max(b.first_t for b in bufs) * fs)
         k_end = math.floor(min(float(b.t[-1]) for b in bufs) * fs)
-        if k_end < self._next_k:
+        k0 = self._next_k
+        if k_end < k0:
             return []
-        k = np.arange(self._next_k, k_end + 1, dtype=np.int64)
-        tg = k / fs
-        ok = np.ones(len(k), dtype=bool)
+        if k_end - k0 < self._SMALL:
+            tg_list = [k / fs for k in range(k0, k_end + 1)]
+            ok, vals = self._interp_points(bufs, tg_list)
+            tg = np.array(tg_list)
+        else:
+            k = np.arange(k0, k_end + 1, dtype=np.int64)
+            tg = k / fs
+            ok, vals = self._interp_vectorised(bufs, tg)
+        self._next_k = k_end + 1
+        t_keep = self._next_k / fs
+        for b in bufs:  # keep the last sample at or before the next grid point, and later ones
+            j = max(int(np.searchsorted(b.t, t_keep, side="right")) - 1, 0)
+            if j:
+                b.t, b.v, b.seq = b.t[j:], b.v[j:], b.seq[j:]
+        out: list[SampleBlock] = []
+        edges = np.flatnonzero(np.diff(np.concatenate([[0], ok.astype(np.int8), [0]])))
+        for lo, hi in zip(edges[::2].tolist(), edges[1::2].tolist(), strict=True):
+            for s, b, v in zip(self.sensors, bufs, vals, strict=True):
+                out.append(
+                    SampleBlock(
+                        sensor=s, location=b.location, t_s=tg[lo:hi], acc_m_s2=v[lo:hi, :3],
+                        gyr_rad_s=v[lo:hi, 3:], fs_hz=fs, first_seq=k0 + lo, frame=b.frame,
+                    )
+                )  # fmt: skip
+        return out
+
+    def _interp_vectorised(self, bufs: list[_Buf], tg: F64) -> tuple[NDArray[np.bool_], list[F64]]:
+        """Per grid point: emitted for every sensor (``ok``), and each sensor's values."""
+        ok = np.ones(len(tg), dtype=bool)
         vals = []
         for b in bufs:
             n_b = len(b.t)
@@ -131,19 +165,41 @@ class Resampler:
             if exact.any():
                 interp[exact] = v0[exact]
             vals.append(interp)
-        self._next_k = k_end + 1
-        t_keep = self._next_k / fs
-        for b in bufs:  # keep the last sample at or before the next grid point, and later ones
-            j = max(int(np.searchsorted(b.t, t_keep, side="right")) - 1, 0)
-            b.t, b.v, b.seq = b.t[j:], b.v[j:], b.seq[j:]
-        out: list[SampleBlock] = []
-        edges = np.flatnonzero(np.diff(np.concatenate([[0], ok.astype(np.int8), [0]])))
-        for lo, hi in zip(edges[::2], edges[1::2], strict=True):
-            for s, b, v in zip(self.sensors, bufs, vals, strict=True):
-                out.append(
-                    SampleBlock(
-                        sensor=s, location=b.location, t_s=tg[lo:hi], acc_m_s2=v[lo:hi, :3],
-                        gyr_rad_s=v[lo:hi, 3:], fs_hz=fs, first_seq=int(k[lo]), frame=b.frame,
-                    )
-                )  # fmt: skip
-        return out
+        return ok, vals
+
+    def _interp_points(
+        self, bufs: list[_Buf], tg: list[float]
+    ) -> tuple[NDArray[np.bool_], list[F64]]:
+        """:meth:`_interp_vectorised` for a few grid points, one at a time on Python scalars."""
+        ok = [True] * len(tg)
+        vals = []
+        mg = self.max_gap_samples
+        for b in bufs:
+            # Only the samples that bracket the points: [lo, hi) of the buffer (global indices
+            # i below; the lists hold samples lo..hi-1).
+            n_b, lim = len(b.t), (mg + 1.5) / b.fs_hz
+            lo = max(int(b.t.searchsorted(tg[0], "right")) - 1, 0)
+            hi = min(int(b.t.searchsorted(tg[-1], "right")) + 1, n_b)
+            tl: list[float] = b.t[lo:hi].tolist()
+            seq: list[int] = b.seq[lo:hi].tolist()
+            v: list[list[float]] = b.v[lo:hi].tolist()
+            rows: list[list[float]] = []
+            i = lo + bisect.bisect_right(tl, tg[0]) - 1
+            for j, t in enumerate(tg):
+                while i + 1 < hi and tl[i + 1 - lo] <= t:
+                    i += 1
+                i0 = max(i, 0)
+                i1 = min(i0 + 1, n_b - 1)
+                t0, t1 = tl[i0 - lo], tl[i1 - lo]
+                exact = i >= 0 and t0 == t
+                inner = i >= 0 and i + 1 < n_b
+                span_ok = seq[i1 - lo] - seq[i0 - lo] - 1 <= mg and t1 - t0 <= lim
+                ok[j] = ok[j] and (exact or (inner and span_ok))
+                v0 = v[i0 - lo]
+                if exact:
+                    rows.append(v0)
+                else:
+                    w = (t - t0) / (t1 - t0 if i1 > i0 else 1.0)
+                    rows.append([a + w * (c - a) for a, c in zip(v0, v[i1 - lo], strict=True)])
+            vals.append(np.array(rows))
+        return np.array(ok), vals

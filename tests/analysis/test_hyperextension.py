@@ -354,3 +354,49 @@ def test_wilson_interval() -> None:
     assert hi == pytest.approx(0.4539, abs=1e-3)
     assert wilson_interval(0, 10)[0] == 0.0
     assert all(math.isnan(x) for x in wilson_interval(0, 0))
+
+
+def test_block_flags_reach_each_stride_as_all_of_its_samples(left_hx: Case) -> None:
+    """A stride is calibrated / zero-reliable when every knee sample it is judged on is."""
+    side = Side.LEFT
+    kb = left_hx.knee[side]
+    strides = [s for s in left_hx.strides if s.side is side and s.end_t_s < 40.0]
+    n = int(np.sum(kb.t_s < 40.0))
+    rng = np.random.default_rng(5)
+    edges = [0, *sorted(set(rng.integers(1, n - 1, 60).tolist())), n]
+    cal = np.empty(n, dtype=bool)
+    rel = np.empty(n, dtype=bool)
+    chk = HyperextensionCheck()
+    got: list[StrideHyperextension] = []
+    pending = list(strides)
+    for a, b in zip(edges[:-1], edges[1:], strict=True):
+        c, r = bool(rng.random() < 0.7), bool(rng.random() < 0.7)
+        cal[a:b], rel[a:b] = c, r
+        got += chk.push(KneeBlock(side, kb.t_s[a:b], kb.knee_flexion_rad[a:b], c, r))
+        while pending and pending[0].fc_t_s < kb.t_s[b - 1]:
+            got += chk.push(pending.pop(0))
+    for s in pending:
+        got += chk.push(s)
+    got += chk.flush()
+    assert len(got) == len(strides)
+    t = kb.t_s[:n]
+    for res in got:
+        i = max(int(np.searchsorted(t, res.ic_t_s, side="right")) - 1, 0)
+        j = int(np.searchsorted(t, res.fc_t_s, side="left")) + 1
+        assert res.calibrated == bool(np.all(cal[i:j]))
+        assert res.zero_reliable == bool(np.all(rel[i:j]))
+    assert len({(r.calibrated, r.zero_reliable) for r in got}) > 1
+
+
+def test_nearest_result_by_bisection_is_argmin() -> None:
+    from imugait.analysis.hyperext_check import _nearest
+
+    rng = np.random.default_rng(0)
+    for n in (0, 1, 5, 8, 50, 400):
+        c = np.cumsum(rng.random(n) + 0.01)
+        mids = (c[1:] + c[:-1]) / 2 if n > 1 else np.empty(0)
+        for x in np.concatenate([c, c + 1e-4, c - 0.5, [-5.0, 1e6], mids]):
+            want = int(np.argmin(np.abs(c - x))) if n else -1
+            assert _nearest(c, float(x)) == want
+    unsorted = np.array([3.0, 1.0, 2.0, 2.0, 5.0, 4.0, 0.0, 9.0, 8.0])
+    assert _nearest(unsorted, 2.0) == 2

@@ -93,3 +93,30 @@ def test_stateful_decoder_carries_split_packets_across_pieces() -> None:
         np.testing.assert_array_equal(a[k], b[k])
     assert dec.bad_notifications == 0
     assert dec.problems == ()
+
+
+def test_analyze_result_does_not_depend_on_the_piece_size(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Pieces longer than the impact stream's memory, split by frame losses into many blocks,
+    give the same stride table (impact columns included) as small pieces."""
+    import functools
+
+    import imugait.analyze as analyze_mod
+
+    sc = PRESETS["lossy_drift"].with_(duration_s=150.0, seed=4)
+    path = tmp_path / "long.imurec"
+    write_simulation(simulate(sc), path)
+    tables = []
+    for chunk in (512, 10**6):
+        monkeypatch.setattr(
+            analyze_mod,
+            "RecordingStream",
+            functools.partial(RecordingStream, chunk_notifications=chunk),
+        )
+        tables.append(analyze_path(path).strides)
+    small, whole = tables
+    assert len(small) > 100
+    assert np.isfinite(whole["impact_peak_m_s2"]).mean() > 0.5
+    for col in ("ic_t_s", "fc_t_s", "impact_peak_m_s2", "impact_time_to_peak_s"):
+        np.testing.assert_array_equal(whole[col].to_numpy(), small[col].to_numpy())

@@ -189,3 +189,18 @@ def test_frame_by_frame_equals_one_push() -> None:
     parts = _flat(_run(_clock(), split(_STREAM, list(range(1, _STREAM.n_frames)))))
     for whole, part in zip(_WHOLE, parts, strict=True):
         np.testing.assert_array_equal(part, whole)
+
+
+def test_frame_by_frame_counts_and_duplicates_equal_one_push() -> None:
+    """The one-frame path (live) counts losses, anchors and repeats as the bulk path does."""
+    b = _STREAM
+    dup = cat_batches([frames(b, 0, 50), frames(b, 49, 50), frames(b, 50, b.n_frames)])
+    whole, framewise = _clock(), _clock()
+    expected = _flat(_run(whole, [dup]))
+    got = _flat(_run(framewise, split(dup, list(range(1, dup.n_frames)))))
+    for w, g in zip(expected, got, strict=True):
+        np.testing.assert_array_equal(g, w)
+    assert framewise.stats == whole.stats
+    assert whole.stats.duplicate_frames == 1
+    assert whole.stats.anchors == 2
+    assert whole.stats.lost_frames > 0

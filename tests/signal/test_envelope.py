@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -41,8 +43,14 @@ def test_window_fit_equals_direct_fit(
             np.asarray(xs), np.asarray(ys), max_abs_slope=1e-3, slope_if_single=b_prev
         )
         a2, b2 = win.fit(max_abs_slope=1e-3, slope_if_single=b_prev)
-        assert b2 == pytest.approx(b1, abs=1e-12)
-        assert a2 == pytest.approx(a1, abs=1e-12)
+        if b2 != pytest.approx(b1, abs=1e-12):
+            # Only where the LP is degenerate or its chords' values at the centroid tie to
+            # round-off: then the window's line must be at least as good an optimum (the LP
+            # objective is the line's value at the centroid).
+            xc = math.fsum(xs) / len(xs)
+            assert a2 + b2 * xc >= a1 + b1 * xc - 1e-12
+        else:
+            assert a2 == pytest.approx(a1, abs=1e-12)
         # the line lies under every point (up to round-off)
         assert np.all(a2 + b2 * np.asarray(xs) <= np.asarray(ys) + 1e-12)
         b_prev = b2

@@ -105,3 +105,30 @@ def test_rejects_unknown_sensor_and_overlap() -> None:
     r.push(_A)
     with pytest.raises(ValueError, match="does not follow"):
         r.push(_A)
+
+
+def test_small_pushes_equal_one_push_with_exact_points_and_gaps() -> None:
+    """Notification-sized pushes (the per-point path) give the bulk output bit for bit,
+    including samples exactly on grid points and gaps that split the output."""
+    t_a = np.arange(3, 900) / 200.0  # exactly on the 200 Hz grid
+    keep = np.ones(len(B_T), dtype=bool)
+    keep[300:302] = False  # bridged
+    keep[700:712] = False  # split
+    a = _blk("a", t_a, 200.0)
+    idx = np.flatnonzero(keep)
+    cuts = np.flatnonzero(np.diff(idx) > 1) + 1
+    b_parts = [_blk("b", B_T[g], 200.0, int(g[0])) for g in np.split(idx, cuts)]
+    whole = Resampler(sensors=["a", "b"])
+    want = _collect(whole.push(a) + [o for p in b_parts for o in whole.push(p)])
+    rng = np.random.default_rng(3)
+    small = [p for blk in b_parts for p in blk.split(list(range(4, blk.n, 4)))]
+    small_a = a.split(sorted(set(rng.integers(1, a.n, 200).tolist())))
+    order = ["a"] * len(small_a) + ["b"] * len(small)
+    rng.shuffle(order)
+    ia, ib = iter(small_a), iter(small)
+    r = Resampler(sensors=["a", "b"])
+    got = _collect([o for s in order for o in r.push(next(ia) if s == "a" else next(ib))])
+    for s in ("a", "b"):
+        for g, w in zip(got[s], want[s], strict=True):
+            np.testing.assert_array_equal(g, w)
+    assert np.count_nonzero(np.diff(got["a"][3]) > 1) == 1
