@@ -285,11 +285,20 @@ def loading_response_flexion(
     *,
     window_pct: float = 20.0,
     max_gap_s: float = 0.05,
+    contact_pre_s: float = 0.04,
+    contact_post_s: float = 0.02,
 ) -> F64:
-    """Loading-response knee flexion per stride (rad): max in 0-``window_pct`` % GC - value at IC.
+    """Loading-response knee flexion per stride (rad): max in 0-``window_pct`` % GC minus the
+    knee angle at contact.
 
     Perry & Burnfield 2010 [R]: the knee flexes ~15-20° in loading response (biomechanics.md
-    §1.2); a reduced excursion is the quadriceps-avoidance loading proxy of §4.2.
+    §1.2); a reduced excursion is the quadriceps-avoidance loading proxy of §4.2. The angle
+    "at contact" is the smallest one within ``[IC - contact_pre_s, IC + contact_post_s]``: the
+    knee reaches its terminal-swing extension at or just before contact (98-100 % GC in the
+    Schwartz 2008 curve, §1.2) and flexes at up to ~0.15°/ms right after it, so the value at
+    the detected IC would carry the event detector's timing error (a few ms late on one side
+    reads as less excursion; measured on the simulator: 0.3-0.8° per leg, 2-3 SI points). Both
+    sides get the same definition, so the SI is unaffected by the choice.
     """
     t = np.asarray(t_s, dtype=np.float64)
     x = np.asarray(knee_flexion_rad, dtype=np.float64)
@@ -299,18 +308,25 @@ def loading_response_flexion(
     if len(t) < 2:
         return out
     for i, (ic, end) in enumerate(zip(ics.tolist(), ends.tolist(), strict=True)):
+        w0 = ic - contact_pre_s
         w1 = ic + window_pct / 100.0 * (end - ic)
-        if not (t[0] <= ic and w1 <= t[-1] and w1 > ic):
+        if not (t[0] <= w0 and w1 <= t[-1] and w1 > ic + contact_post_s):
             continue
-        a = int(np.searchsorted(t, ic, side="right")) - 1
+        a = int(np.searchsorted(t, w0, side="right")) - 1
         b = int(np.searchsorted(t, w1, side="left")) + 1
         tt, xx = t[a:b], x[a:b]
         if not bool(np.all(np.isfinite(xx))) or float(np.max(np.diff(tt))) > max_gap_s:
             continue
-        x_ic = float(np.interp(ic, tt, xx))
+        c1 = ic + contact_post_s
+        near = xx[(tt > w0) & (tt < c1)]
+        x_contact = min(
+            float(np.interp(w0, tt, xx)),
+            float(np.interp(c1, tt, xx)),
+            float(np.min(near)) if len(near) else math.inf,
+        )
         inner = xx[(tt > ic) & (tt <= w1)]
         x_end = float(np.interp(w1, tt, xx))
-        out[i] = max(float(np.max(inner)) if len(inner) else x_ic, x_end) - x_ic
+        out[i] = max(float(np.max(inner)) if len(inner) else x_end, x_end) - x_contact
     return out
 
 
