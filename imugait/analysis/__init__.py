@@ -41,6 +41,7 @@ from .impact import (
     add_lr_flexion_column,
     impact_metrics,
     loading_response_flexion,
+    resultant_impact_metrics,
     segment_long_axis,
 )
 from .summary import asymmetry_section, build_summary, hyperextension_section
@@ -69,6 +70,7 @@ __all__ = [
     "hyperextension_section",
     "impact_metrics",
     "loading_response_flexion",
+    "resultant_impact_metrics",
     "segment_long_axis",
     "sensor_configuration",
     "severity_band",

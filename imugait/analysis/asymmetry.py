@@ -21,7 +21,9 @@ Which side is offloaded, per metric (the rule each :class:`Metric` carries):
   that lands on the offloaded side. It lasts while the sound leg carries the body (initial double
   support + sound single support), which is the offloaded leg's swing; the sound leg hurries
   off the painful one, so the step landing on the sound side is short.
-- ``impact_peak_m_s2``, ``loading_rate_m_s3``: *lower* impact is offloaded (softer landing).
+- ``impact_peak_m_s2`` (peak resultant shock at IC, orientation-free; see
+  :mod:`imugait.analysis.impact`), ``loading_rate_m_s3``: *lower* impact is offloaded (softer
+  landing).
 - ``lr_knee_flexion_deg``: *lower* loading-response flexion is offloaded (quadriceps avoidance).
 
 Thresholds (§4.3 [E]): temporal 10 % (Patterson 2008 normal SR 0.9-1.1), impact 15 % (placement

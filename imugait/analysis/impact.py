@@ -1,35 +1,39 @@
 """Per-stride loading proxies: shank/foot impact peak, loading rate, loading-response knee flexion.
 
-Impact (biomechanics.md §4.2, Lafortune et al. 1995): the peak axial specific force in a short
-window around initial contact (the shock), on the unsmoothed signal.
+Impact (biomechanics.md §4.2, Lafortune et al. 1995): the peak of the shock (the 15-30 Hz
+transient of the specific force) in a short window around initial contact, on the unsmoothed
+signal.
 
-1. **Axis.** The segment's long axis in sensor coordinates is the mean gravity direction during
-   quiet standing (gyro norm below ``still_gyr_rad_s`` and ``|acc|`` within ``still_acc_tol_m_s2``
-   of g, for at least ``still_min_s`` in a row); a static shank is near vertical, a foot on the
-   floor has its "up" axis vertical, so the same rule finds the shank's proximal axis and the
-   foot's up axis, with any mounting. Without enough standing, the fallback is the direction of
-   the mean specific force over the strides' stance phases (the linear accelerations average
-   out; the shank's mean stance tilt biases it by a few degrees, which changes the projection of
-   a near-axial impact by well under 1 %).
-2. **Shock.** The axial signal is high-passed (4th-order Butterworth, ``highpass_hz`` = 8 Hz,
-   zero-phase; offline only) to keep the impact transient (15-30 Hz, Lafortune et al. 1995) and
-   drop gravity, the accelerometer bias and the smooth segment kinematics around IC (a loading
-   "plateau" of several m/s^2 that is equal on both sides and would dilute the SI). [E]
-3. **Peak** = peak-to-peak shock amplitude in ``[IC - pre_s, IC + window_s]`` (the window
-   starts before IC so that an event detector's few tens of ms of bias cannot cut the shock);
-   time to peak from IC to the maximum; loading rate = steepest rise in the window (m/s^3).
+1. **Shock.** Each axis of the raw specific force is high-passed (4th-order Butterworth,
+   ``highpass_hz`` = 8 Hz, zero-phase) to keep the impact transient (15-30 Hz, Lafortune et al.
+   1995) and drop gravity, the accelerometer bias and the smooth segment kinematics around IC
+   (a loading "plateau" of several m/s^2 that is equal on both sides and would dilute the SI). [E]
+2. **Peak (the verdict metric, ``impact_peak_m_s2``)** = maximum of the *resultant* (3-D norm)
+   of the shock in ``[IC - pre_s, IC + window_s]`` (the window starts before IC so that an
+   event detector's few tens of ms of bias cannot cut the shock); time to peak from IC to that
+   maximum; loading rate = steepest rise of the resultant in the window (m/s^3). The resultant
+   does not depend on how the sensor is mounted.
+3. **Axial peak (reported, ``impact_axial_peak_m_s2``)** = peak-to-peak of the shock projected
+   on the segment's long axis, Lafortune's tibial axial acceleration. The long axis in sensor
+   coordinates is the mean gravity direction during quiet standing (gyro norm below
+   ``still_gyr_rad_s`` and ``|acc|`` within ``still_acc_tol_m_s2`` of g, for at least
+   ``still_min_s`` in a row); without enough standing, the mean specific force over the strides'
+   stance phases. That is the *vertical of the standing shank*, which leans a few degrees from
+   the tibial axis (and stance leans more), and at IC the antero-posterior shock is 3-6 times
+   the axial one (measured on the simulator: 25-31 vs 5-9 m/s^2 peak-to-peak), so a 4.7 deg
+   axis error moves the axial peak by up to 40 % and a side's SI by tens of points. Peak
+   tibial accelerations depend on the sensor's orientation (Bradach et al. 2023, *Sensors*
+   23:6048, who reorient from a quiet-standing trial); with an unknown mounting only the
+   resultant is free of it, so the resultant is the one that votes in the asymmetry verdict.
 
 Both sides must use the same sensor site (Lafortune: the amplitude depends on the distance from
 the ankle), and a low-pass below ~50 Hz would blunt the peak, so the raw signal is used. At
 100 Hz the transient (15-30 Hz) is under-sampled and the time to peak is quantised to 10 ms:
-use the peak rather than the loading rate at low rates.
-
-Measured on the simulator (100 Hz, shank impact 1 g, amplitude reduced 30 % on one side, no other
-change): shock SI -12 % for an injected transient-amplitude SI of -37 %; healthy +1 to +2 %. At
-100 Hz the 15-30 Hz transient is under-sampled and mixes with the kinematics that remain above
-8 Hz, so the SI is that of the measured shock, not of the transient alone; the 15 % threshold is
-conservative for it. The loading rate depends on the sample rate and is reported but does not
-vote in the asymmetry verdict.
+use the peak rather than the loading rate at low rates. The peak is that of the measured shock
+(transient plus the fast kinematics of the landing), not of the transient alone: measured on
+the simulator, the resultant's SI is within 2.7 points of the exact shock's SI in every
+scenario of ``benchmarks/accuracy.py`` (see the README); the loading rate depends on the sample
+rate and does not vote in the asymmetry verdict.
 
 Loading-response knee flexion (§4.2, quadriceps avoidance): max knee flexion in 0-20 % GC minus
 the value at IC; a zero offset of the knee angle cancels.
@@ -74,6 +78,7 @@ __all__ = [
     "add_lr_flexion_column",
     "impact_metrics",
     "loading_response_flexion",
+    "resultant_impact_metrics",
     "segment_long_axis",
     "shock_signal",
     "still_mask",
@@ -81,7 +86,12 @@ __all__ = [
 
 
 #: Stride-table columns added by :func:`add_impact_columns`.
-IMPACT_COLUMNS = ["impact_peak_m_s2", "impact_time_to_peak_s", "loading_rate_m_s3"]
+IMPACT_COLUMNS = [
+    "impact_peak_m_s2",
+    "impact_time_to_peak_s",
+    "loading_rate_m_s3",
+    "impact_axial_peak_m_s2",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,6 +170,35 @@ class ImpactMetrics:
     peak_m_s2: F64
     time_to_peak_s: F64
     loading_rate_m_s3: F64
+    axial_peak_m_s2: F64 | None = None  # peak-to-peak along the long axis (streams only)
+
+
+def _window_peak(t: F64, x: F64, ic: float, *, peak_to_peak: bool) -> tuple[float, float, float]:
+    """Peak (or peak-to-peak), time from ``ic`` to the maximum, steepest rise of one window."""
+    k = int(np.argmax(x))
+    peak = float(x[k] - np.min(x)) if peak_to_peak else float(x[k])
+    return peak, float(t[k] - ic), float(np.max(np.diff(x) / np.diff(t)))
+
+
+def resultant_impact_metrics(
+    t_s: F64,
+    shock_m_s2: F64,
+    ic_t_s: F64,
+    *,
+    window_s: float = 0.10,
+    pre_s: float = 0.05,
+    fs_hz: float,
+    max_gap_s: float | None = None,
+) -> ImpactMetrics:
+    """Peak of the resultant shock around each IC, time to it, steepest rise (module step 2).
+
+    ``shock_m_s2`` is the ``(n, 3)`` high-passed specific force (:func:`shock_signal` per
+    axis); windows and NaN rules as :func:`impact_metrics`.
+    """
+    x = np.asarray(shock_m_s2, dtype=np.float64)
+    if x.ndim != 2 or x.shape[1] != 3:
+        raise ValueError("shock_m_s2 must have shape (n, 3)")
+    return _metrics(t_s, _norm3(x), ic_t_s, window_s, pre_s, fs_hz, max_gap_s, False)
 
 
 def impact_metrics(
@@ -172,7 +211,7 @@ def impact_metrics(
     fs_hz: float,
     max_gap_s: float | None = None,
 ) -> ImpactMetrics:
-    """Peak-to-peak shock around each IC, time to its maximum, and the steepest rise.
+    """Peak-to-peak axial shock around each IC, time to its maximum, and the steepest rise.
 
     Parameters
     ----------
@@ -187,10 +226,23 @@ def impact_metrics(
     max_gap_s
         Windows with a larger sample gap are NaN (default 1.5 sample periods).
     """
+    return _metrics(t_s, axial_m_s2, ic_t_s, window_s, pre_s, fs_hz, max_gap_s, True)
+
+
+def _metrics(
+    t_s: F64,
+    x_m_s2: F64,
+    ic_t_s: F64,
+    window_s: float,
+    pre_s: float,
+    fs_hz: float,
+    max_gap_s: float | None,
+    peak_to_peak: bool,
+) -> ImpactMetrics:
     if not (window_s > 0 and fs_hz > 0):
         raise ValueError("window_s and fs_hz must be positive")
     t = np.asarray(t_s, dtype=np.float64)
-    x = np.asarray(axial_m_s2, dtype=np.float64)
+    x = np.asarray(x_m_s2, dtype=np.float64)
     ics = np.asarray(ic_t_s, dtype=np.float64)
     gap = 1.5 / fs_hz if max_gap_s is None else max_gap_s
     peak = np.full(len(ics), math.nan)
@@ -204,10 +256,9 @@ def impact_metrics(
         seg = x[a:b]
         if float(np.max(np.diff(t[a - 1 : b + 1]))) > gap or not bool(np.all(np.isfinite(seg))):
             continue
-        k = int(np.argmax(seg))
-        peak[i] = float(seg[k] - np.min(seg))
-        ttp[i] = float(t[a + k] - ics[i])
-        rate[i] = float(np.max(np.diff(seg) / np.diff(t[a:b])))
+        peak[i], ttp[i], rate[i] = _window_peak(
+            t[a:b], seg, float(ics[i]), peak_to_peak=peak_to_peak
+        )
     return ImpactMetrics(peak, ttp, rate)
 
 
@@ -234,11 +285,20 @@ def loading_response_flexion(
     *,
     window_pct: float = 20.0,
     max_gap_s: float = 0.05,
+    contact_pre_s: float = 0.04,
+    contact_post_s: float = 0.02,
 ) -> F64:
-    """Loading-response knee flexion per stride (rad): max in 0-``window_pct`` % GC - value at IC.
+    """Loading-response knee flexion per stride (rad): max in 0-``window_pct`` % GC minus the
+    knee angle at contact.
 
     Perry & Burnfield 2010 [R]: the knee flexes ~15-20° in loading response (biomechanics.md
-    §1.2); a reduced excursion is the quadriceps-avoidance loading proxy of §4.2.
+    §1.2); a reduced excursion is the quadriceps-avoidance loading proxy of §4.2. The angle
+    "at contact" is the smallest one within ``[IC - contact_pre_s, IC + contact_post_s]``: the
+    knee reaches its terminal-swing extension at or just before contact (98-100 % GC in the
+    Schwartz 2008 curve, §1.2) and flexes at up to ~0.15°/ms right after it, so the value at
+    the detected IC would carry the event detector's timing error (a few ms late on one side
+    reads as less excursion; measured on the simulator: 0.3-0.8° per leg, 2-3 SI points). Both
+    sides get the same definition, so the SI is unaffected by the choice.
     """
     t = np.asarray(t_s, dtype=np.float64)
     x = np.asarray(knee_flexion_rad, dtype=np.float64)
@@ -248,22 +308,30 @@ def loading_response_flexion(
     if len(t) < 2:
         return out
     frac = window_pct / 100.0
-    w1s = [ic + frac * (end - ic) for ic, end in zip(ics.tolist(), ends.tolist(), strict=True)]
-    a_idx = (t.searchsorted(ics, "right") - 1).tolist()
-    b_idx = (t.searchsorted(np.asarray(w1s), "left") + 1).tolist()
+    w0s = ics - contact_pre_s
+    w1s = ics + frac * (ends - ics)
+    a_idx = (t.searchsorted(w0s, "right") - 1).tolist()
+    b_idx = (t.searchsorted(w1s, "left") + 1).tolist()
     t_first, t_last = float(t[0]), float(t[-1])
-    for i, (ic, w1, a, b) in enumerate(zip(ics.tolist(), w1s, a_idx, b_idx, strict=True)):
-        if not (t_first <= ic and w1 <= t_last and w1 > ic):
+    for i, (ic, w0, w1, a, b) in enumerate(
+        zip(ics.tolist(), w0s.tolist(), w1s.tolist(), a_idx, b_idx, strict=True)
+    ):
+        if not (t_first <= w0 and w1 <= t_last and w1 > ic + contact_post_s):
             continue
-        # t[a] <= ic < t[a + 1] and t[b - 2] < w1 <= t[b - 1]: at least two samples
+        # t[a] <= w0 < t[a + 1] and t[b - 2] < w1 <= t[b - 1]: at least two samples
         tt, xx = t[a:b], x[a:b]
         if not bool(np.isfinite(xx).all()) or float((tt[1:] - tt[:-1]).max()) > max_gap_s:
             continue
-        x_ic = float(np.interp(ic, tt, xx))
-        # the samples with ic < t <= w1
-        inner = xx[1:] if tt[-1] <= w1 else xx[1:-1]
+        c1 = ic + contact_post_s
+        near = xx[(tt > w0) & (tt < c1)]
+        x_contact = min(
+            float(np.interp(w0, tt, xx)),
+            float(np.interp(c1, tt, xx)),
+            float(near.min()) if len(near) else math.inf,
+        )
+        inner = xx[(tt > ic) & (tt <= w1)]
         x_end = float(np.interp(w1, tt, xx))
-        out[i] = max(float(inner.max()) if len(inner) else x_ic, x_end) - x_ic
+        out[i] = max(float(inner.max()) if len(inner) else x_end, x_end) - x_contact
     return out
 
 
@@ -450,9 +518,10 @@ class ImpactStream:
         ax = self._axis()
         n = len(self._wins)
         peak, ttp, rate = np.full(n, math.nan), np.full(n, math.nan), np.full(n, math.nan)
+        axial = np.full(n, math.nan)
         done = [(i, w) for i, w in enumerate(self._wins) if w.t_s is not None and w.hp is not None]
         if not done:
-            return ax, ImpactMetrics(peak, ttp, rate)
+            return ax, ImpactMetrics(peak, ttp, rate, axial)
         # All windows at once (each has >= 2 samples); every value is computed from its own
         # window's samples with the same float operations as one window at a time.
         u = ax.axis
@@ -461,17 +530,21 @@ class ImpactStream:
         tw = np.concatenate([w.t_s for _, w in done if w.t_s is not None])
         lens = np.array([len(w.hp) for _, w in done if w.hp is not None])
         starts = np.concatenate([[0], np.cumsum(lens)[:-1]])
-        x = hp[:, 0] * u[0] + hp[:, 1] * u[1] + hp[:, 2] * u[2]
-        xmax = np.maximum.reduceat(x, starts)
-        at_max = np.flatnonzero(x == np.repeat(xmax, lens))
+        # resultant (the verdict metric): peak, time to it, steepest rise
+        r = _norm3(hp)
+        rmax = np.maximum.reduceat(r, starts)
+        at_max = np.flatnonzero(r == np.repeat(rmax, lens))
         k = at_max[np.searchsorted(at_max, starts)]  # first maximum of each window (argmax)
-        peak[rows] = xmax - np.minimum.reduceat(x, starts)
+        peak[rows] = rmax
         ic = np.array([w.ic_t_s for _, w in done])
         ttp[rows] = tw[k] - ic
-        slope = np.diff(x) / np.diff(tw)
+        slope = np.diff(r) / np.diff(tw)
         slope[starts[1:] - 1] = -math.inf  # the differences across two windows do not count
         rate[rows] = np.maximum.reduceat(slope, starts)
-        return ax, ImpactMetrics(peak, ttp, rate)
+        # axial peak-to-peak (reported)
+        x = hp[:, 0] * u[0] + hp[:, 1] * u[1] + hp[:, 2] * u[2]
+        axial[rows] = np.maximum.reduceat(x, starts) - np.minimum.reduceat(x, starts)
+        return ax, ImpactMetrics(peak, ttp, rate, axial)
 
     # ------------------------------------------------------------------ internals
     def _track_still(self, acc: F64, gyr: F64) -> None:
@@ -632,6 +705,8 @@ def impact_columns(
         cols["impact_peak_m_s2"][rows[hit]] = m.peak_m_s2[k[hit]]
         cols["impact_time_to_peak_s"][rows[hit]] = m.time_to_peak_s[k[hit]]
         cols["loading_rate_m_s3"][rows[hit]] = m.loading_rate_m_s3[k[hit]]
+        if m.axial_peak_m_s2 is not None:
+            cols["impact_axial_peak_m_s2"][rows[hit]] = m.axial_peak_m_s2[k[hit]]
     for c, v in cols.items():
         out[c] = v
     return out, axes

@@ -151,6 +151,7 @@ _STRIDE_COLUMNS: tuple[tuple[str, pa.DataType], ...] = (
     ("impact_peak_m_s2", _F32),
     ("impact_time_to_peak_s", _F32),
     ("loading_rate_m_s3", _F32),
+    ("impact_axial_peak_m_s2", _F32),
 )
 
 STRIDES = pa.schema(
