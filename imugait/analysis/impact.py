@@ -309,30 +309,48 @@ def loading_response_flexion(
         return out
     frac = window_pct / 100.0
     w0s = ics - contact_pre_s
+    c1s = ics + contact_post_s
     w1s = ics + frac * (ends - ics)
-    a_idx = (t.searchsorted(w0s, "right") - 1).tolist()
-    b_idx = (t.searchsorted(w1s, "left") + 1).tolist()
+    a_idx = t.searchsorted(w0s, "right") - 1
+    b_idx = t.searchsorted(w1s, "left") + 1
+    # within each window t[a:b]: first sample after IC, first sample at or after IC + post
+    ic_rel = (t.searchsorted(ics, "right") - a_idx).tolist()
+    c1_rel = (t.searchsorted(c1s, "left") - a_idx).tolist()
     t_first, t_last = float(t[0]), float(t[-1])
-    for i, (ic, w0, w1, a, b) in enumerate(
-        zip(ics.tolist(), w0s.tolist(), w1s.tolist(), a_idx, b_idx, strict=True)
+    for i, (w0, c1, w1, a, b, k_ic, k_c1) in enumerate(
+        zip(
+            w0s.tolist(),
+            c1s.tolist(),
+            w1s.tolist(),
+            a_idx.tolist(),
+            b_idx.tolist(),
+            ic_rel,
+            c1_rel,
+            strict=True,
+        )
     ):
-        if not (t_first <= w0 and w1 <= t_last and w1 > ic + contact_post_s):
+        if not (t_first <= w0 and w1 <= t_last and w1 > c1):
             continue
-        # t[a] <= w0 < t[a + 1] and t[b - 2] < w1 <= t[b - 1]: at least two samples
+        # t[a] <= w0 < t[a + 1], t[a + k_c1 - 1] < c1 <= t[a + k_c1], t[b - 2] < w1 <= t[b - 1]
         tt, xx = t[a:b], x[a:b]
         if not bool(np.isfinite(xx).all()) or float((tt[1:] - tt[:-1]).max()) > max_gap_s:
             continue
-        c1 = ic + contact_post_s
-        near = xx[(tt > w0) & (tt < c1)]
+        # the knee at contact: its minimum on [w0, c1] (ends interpolated)
         x_contact = min(
-            float(np.interp(w0, tt, xx)),
-            float(np.interp(c1, tt, xx)),
-            float(near.min()) if len(near) else math.inf,
+            _lerp(w0, tt[0], tt[1], xx[0], xx[1]),
+            _lerp(c1, tt[k_c1 - 1], tt[k_c1], xx[k_c1 - 1], xx[k_c1]),
+            float(xx[1:k_c1].min()) if k_c1 > 1 else math.inf,
         )
-        inner = xx[(tt > ic) & (tt <= w1)]
-        x_end = float(np.interp(w1, tt, xx))
+        # the peak: the samples with ic < t <= w1, and w1 itself (interpolated)
+        inner = xx[k_ic:] if tt[-1] <= w1 else xx[k_ic:-1]
+        x_end = _lerp(w1, tt[-2], tt[-1], xx[-2], xx[-1])
         out[i] = max(float(inner.max()) if len(inner) else x_end, x_end) - x_contact
     return out
+
+
+def _lerp(t: float, t0: float, t1: float, x0: float, x1: float) -> float:
+    """Linear interpolation at ``t`` between ``(t0, x0)`` and ``(t1, x1)`` (``t0 < t1``)."""
+    return float(x0 + (x1 - x0) * ((t - t0) / (t1 - t0)))
 
 
 class _ExactSum:

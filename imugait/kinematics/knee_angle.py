@@ -382,7 +382,10 @@ def fuse(
         dt, half_rate, np.asarray(alpha_acc_rad).tolist(), weight_dt, strict=True
     ):
         pred = alpha + (h - bias) * d
-        nu = ((y - pred + pi) % two_pi - pi) * w
+        e = y - pred
+        if not -pi < e <= pi:  # wrap into (-pi, pi] (rare: the acc angle's branch cut)
+            e = pi - (pi - e) % two_pi
+        nu = e * w
         alpha = pred + k1_per_s * nu
         bias -= k2_per_s2 * nu
         append(alpha)
