@@ -262,6 +262,8 @@ class LegHyperextension:
     #: Wilson 95 % interval of the fraction of positive strides.
     frac_ci_low: float = math.nan
     frac_ci_high: float = math.nan
+    #: The threshold T (deg) the strides were judged against (a stride is positive below -T).
+    threshold_deg: float = 5.0
 
     @property
     def flagged(self) -> bool:
@@ -365,6 +367,7 @@ def summarize_leg(
         median_positive_min_deg=pos_median,
         frac_ci_low=f_lo,
         frac_ci_high=f_hi,
+        threshold_deg=params.threshold_deg,
     )
 
 

@@ -88,7 +88,7 @@ def verdict_lines(res: SessionAnalysis) -> list[str]:
                 f"{side} knee HYPEREXTENSION in stance, intermittent ({leg.grade}, "
                 f"{leg.severity}): {leg.n_positive}/{leg.n_valid} strides "
                 f"({100 * leg.frac_positive:.0f}%, 95% CI {100 * leg.frac_ci_low:.0f}-"
-                f"{100 * leg.frac_ci_high:.0f}%) below -5 deg, their median minimum "
+                f"{100 * leg.frac_ci_high:.0f}%) below -{leg.threshold_deg:g} deg, their median minimum "
                 f"{leg.median_positive_min_deg:.1f} deg; median stance minimum of all strides "
                 f"{leg.median_min_deg:.1f} deg{cal}"
             )
@@ -101,7 +101,7 @@ def verdict_lines(res: SessionAnalysis) -> list[str]:
         else:
             lines.append(
                 f"{side} knee: no hyperextension (median stance minimum {leg.median_min_deg:.1f} "
-                f"deg, {leg.n_positive}/{leg.n_valid} strides below -5 deg){cal}"
+                f"deg, {leg.n_positive}/{leg.n_valid} strides below -{leg.threshold_deg:g} deg){cal}"
             )
     a = res.asymmetry
     if a is not None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -344,6 +345,25 @@ def test_consistent_pattern_keeps_the_median_rule() -> None:
     assert leg.pattern == "consistent"
     assert leg.grade == "definite"
     assert leg.severity == "mild"
+
+
+def test_verdict_text_names_the_threshold_in_use() -> None:
+    """The plain-words verdict quotes the threshold the strides were judged against."""
+    from imugait.analysis import HyperextensionParams
+    from imugait.analyze import SessionAnalysis
+    from imugait.commands.analyze import verdict_lines
+
+    res = _fake([-11.0] * 12 + [7.0] * 28)
+    leg = summarize_leg(res, side=Side.LEFT, params=HyperextensionParams(threshold_deg=8.0))
+    assert leg.threshold_deg == 8.0
+    assert summarize_leg(res, side=Side.LEFT).threshold_deg == 5.0
+    sa = SessionAnalysis(
+        source="x", kind="recording", sensors=[], strides=pd.DataFrame(), knee=pd.DataFrame()
+    )
+    sa.hyperextension = {Side.LEFT: leg}
+    (line,) = verdict_lines(sa)
+    assert "below -8 deg" in line
+    assert "-5 deg" not in line
 
 
 def test_wilson_interval() -> None:
