@@ -1,4 +1,5 @@
-"""The sagittal-axis decision shared by the stride and stance-end detectors.
+"""The input handling shared by the stride and stance-end detectors: gap-free runs of a block
+and the sagittal-axis decision.
 
 Both detectors find a shank's (or foot's) signed sagittal axis from the data with one rule: the
 samples arrive in hop-sized runs, the last ``buffer_s`` of runs are kept, and the axis is decided
@@ -14,12 +15,33 @@ import collections
 import numpy as np
 from numpy.typing import NDArray
 
+from imugait.errors import InputDataError
 from imugait.gait import events as ev
-from imugait.types import Segment
+from imugait.types import SampleBlock, Segment
 
 F64 = NDArray[np.float64]
 
-__all__ = ["AxisBuffer", "BufferedRun"]
+__all__ = ["AxisBuffer", "BufferedRun", "gap_free_runs"]
+
+
+def gap_free_runs(
+    block: SampleBlock, *, last_t_s: float, next_seq: int | None, dt_max_s: float
+) -> list[tuple[int, int, bool]]:
+    """The gap-free runs ``[a, b)`` of ``block`` and whether a gap precedes each.
+
+    A gap is a time step above ``dt_max_s`` inside the block, or, before its first sample, a
+    sequence number other than ``next_seq`` (the one after the previous block's last sample;
+    None for the first block) or a step above ``dt_max_s`` from ``last_t_s``. Samples must
+    come after ``last_t_s``.
+    """
+    t = block.t_s
+    if t[0] <= last_t_s:
+        raise InputDataError(f"sensor {block.sensor!r}: t_s goes back at {t[0]:.6f} s")
+    starts = [0, *(np.flatnonzero(np.diff(t) > dt_max_s) + 1).tolist()]
+    first_gap = next_seq is not None and (block.first_seq != next_seq or t[0] - last_t_s > dt_max_s)
+    ends = [*starts[1:], block.n]
+    return [(a, b, i > 0 or first_gap) for i, (a, b) in enumerate(zip(starts, ends, strict=True))]
+
 
 #: A buffered run: times, angular rates, and whether a gap preceded it.
 BufferedRun = tuple[F64, F64, bool]

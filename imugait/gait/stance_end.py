@@ -61,9 +61,8 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.ndimage import correlate1d, minimum_filter1d
 
-from imugait.errors import InputDataError
 from imugait.gait import events as ev
-from imugait.gait._axis_buffer import AxisBuffer
+from imugait.gait._axis_buffer import AxisBuffer, gap_free_runs
 from imugait.types import Location, SampleBlock, Segment, Side
 
 __all__ = [
@@ -317,16 +316,13 @@ class StanceEndDetector:
         if block.n == 0:
             return out
         t = block.t_s
-        if t[0] <= self._last_t:
-            raise InputDataError(f"sensor {block.sensor!r}: t_s goes back at {t[0]:.6f} s")
-        dt_max = self.gap_factor / self._fs
-        starts = [0, *(np.flatnonzero(np.diff(t) > dt_max) + 1).tolist()]
-        first_gap = self._next_seq is not None and (
-            block.first_seq != self._next_seq or t[0] - self._last_t > dt_max
-        )
-        for i, a in enumerate(starts):
-            b = starts[i + 1] if i + 1 < len(starts) else block.n
-            if i > 0 or first_gap:
+        for a, b, gap in gap_free_runs(
+            block,
+            last_t_s=self._last_t,
+            next_seq=self._next_seq,
+            dt_max_s=self.gap_factor / self._fs,
+        ):
+            if gap:
                 out += self._gap()
             out += self._feed(t[a:b], block.gyr_rad_s[a:b], block.acc_m_s2[a:b])
         self._next_seq = block.first_seq + block.n
