@@ -34,7 +34,7 @@ import pandas as pd
 from imugait.analysis.impact import resultant_impact_metrics, shock_signal
 from imugait.analyze import analyze_path
 from imugait.gait.scoring import match_events, score_events
-from imugait.sim import PRESETS, GroundTruth, Scenario, simulate
+from imugait.sim import PRESETS, GroundTruth, Scenario, Simulation, simulate
 from imugait.sim.record import truth_path, write_simulation
 from imugait.types import Location, SampleBlock, Segment, Side
 
@@ -145,7 +145,7 @@ def _knee_rmse(knee: pd.DataFrame, truth: GroundTruth, side: Side) -> dict[str, 
 GAP_PAD_S = 0.1
 
 
-def gap_intervals(sim: Any, rec: Path, location: Location) -> list[tuple[float, float]]:
+def gap_intervals(sim: Simulation, rec: Path, location: Location) -> list[tuple[float, float]]:
     """Data gaps (lost notifications) of one sensor in a recording, on the true time axis."""
     from imugait.ingest.recording import read_recording
     from imugait.ingest.replay import decode_recording
@@ -158,11 +158,11 @@ def gap_intervals(sim: Any, rec: Path, location: Location) -> list[tuple[float, 
     return [(float(t[j]), float(t[j + 1])) for j in i]
 
 
-def exact_shock_si(sim: Any, truth: GroundTruth) -> float:
+def exact_shock_si(sim: Simulation, truth: GroundTruth) -> float:
     """SI (%) of the exact value of the impact metric (the resultant shock at IC).
 
     The simulator's impact truth is the *injected* transient amplitude, but what a shank sensor
-    sees at IC is mostly the landing kinematics (impacts off, the shock keeps ~94 % of its
+    sees at IC is mostly the landing kinematics (impacts off, the shock keeps 91-94 % of its
     size), so no sensor-based estimate can recover the injected SI. This is the truth of the
     quantity the pipeline measures: the same metric on the error-free samples of each shank
     (no noise, bias, mounting or clock error; exact sample times) at the true ICs of the steady

@@ -29,7 +29,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 
-_OURS_STRIDES = r"""
+#: Prologue of every measured child program: imports and its own peak RSS.
+_PEAK = r"""
 import json, resource, sys, time
 def peak_mb():
     # VmHWM: this program's own peak RSS (ru_maxrss keeps the parent's peak across fork+exec)
@@ -40,6 +41,11 @@ def peak_mb():
     except OSError:
         pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+"""
+
+_OURS_STRIDES = (
+    _PEAK
+    + r"""
 import numpy as np, pandas as pd
 from imugait.gait import StrideDetector
 from imugait.types import Location, SampleBlock
@@ -58,18 +64,11 @@ for side in ("left", "right"):
 print(json.dumps({"seconds": time.process_time() - t0, "strides_last_side": len(strides),
                   "peak_rss_mb": peak_mb()}))
 """
+)
 
-_OURS_STREAM_STRIDES = r"""
-import json, resource, sys, time
-def peak_mb():
-    # VmHWM: this program's own peak RSS (ru_maxrss keeps the parent's peak across fork+exec)
-    try:
-        for line in open("/proc/self/status"):
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+_OURS_STREAM_STRIDES = (
+    _PEAK
+    + r"""
 import numpy as np, pandas as pd
 from imugait.gait import StrideDetector
 from imugait.types import Location, SampleBlock
@@ -92,18 +91,11 @@ for side in ("left", "right"):
 print(json.dumps({"seconds": time.process_time() - t0, "strides": count,
                   "peak_rss_mb": peak_mb()}))
 """
+)
 
-_OURS_PIPELINE = r"""
-import json, resource, sys, time
-def peak_mb():
-    # VmHWM: this program's own peak RSS (ru_maxrss keeps the parent's peak across fork+exec)
-    try:
-        for line in open("/proc/self/status"):
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+_OURS_PIPELINE = (
+    _PEAK
+    + r"""
 from imugait.analyze import analyze_path
 t0 = time.process_time()
 res = analyze_path(sys.argv[1])
@@ -113,6 +105,7 @@ print(json.dumps({"seconds": seconds, "strides": len(res.strides), "knee_rows": 
                   "knee_mb": float(res.knee.memory_usage(deep=False).sum()) / 2**20,
                   "peak_rss_mb": peak}))
 """
+)
 
 
 def _run(py: str, code_or_script: str, *args: str) -> dict[str, float]:

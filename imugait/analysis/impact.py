@@ -19,9 +19,10 @@ signal.
    ``still_gyr_rad_s`` and ``|acc|`` within ``still_acc_tol_m_s2`` of g, for at least
    ``still_min_s`` in a row); without enough standing, the mean specific force over the strides'
    stance phases. That is the *vertical of the standing shank*, which leans a few degrees from
-   the tibial axis (and stance leans more), and at IC the antero-posterior shock is 3-6 times
-   the axial one (measured on the simulator: 25-31 vs 5-9 m/s^2 peak-to-peak), so a 4.7 deg
-   axis error moves the axial peak by up to 40 % and a side's SI by tens of points. Peak
+   the tibial axis (and stance leans more), and at IC the antero-posterior shock is 2-6 times
+   the axial one (simulator: 20-31 vs 5-9 m/s^2 peak-to-peak), so a 4.8 deg axis error moves
+   the axial peak by up to 40 % and a side's SI by tens of points
+   (``benchmarks/impact_ic_kinematics.py``). Peak
    tibial accelerations depend on the sensor's orientation (Bradach et al. 2023, *Sensors*
    23:6048, who reorient from a quiet-standing trial); with an unknown mounting only the
    resultant is free of it, so the resultant is the one that votes in the asymmetry verdict.

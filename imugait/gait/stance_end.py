@@ -62,8 +62,8 @@ from numpy.typing import NDArray
 from scipy.ndimage import correlate1d, minimum_filter1d
 
 from imugait.gait import events as ev
-from imugait.gait._axis_buffer import AxisBuffer, gap_free_runs
-from imugait.types import Location, SampleBlock, Segment, Side
+from imugait.gait._axis_buffer import GyroRunInput
+from imugait.types import SampleBlock, Segment, Side
 
 __all__ = [
     "StanceEnd",
@@ -188,7 +188,7 @@ class _Seg:
     t_prev: float | None = None  # plausible previous stride time
 
 
-class StanceEndDetector:
+class StanceEndDetector(GyroRunInput[StanceEnd]):
     """Per-leg streaming stance-end detector on a shank sensor (see the module docstring).
 
     Parameters
@@ -272,32 +272,12 @@ class StanceEndDetector:
         self.swing_confirm_s, self.swing_max_s = swing_confirm_s, swing_max_s
         self.stance_frac_ref, self.gap_factor = stance_frac_ref, gap_factor
         self.axis_moving_s, self.axis_buffer_s, self.hop_s = axis_moving_s, axis_buffer_s, hop_s
-        self._axis: F64 | None = None
-        if axis is not None:
-            a = np.asarray(axis, dtype=np.float64).reshape(3)
-            if not float(np.linalg.norm(a)) > 0:
-                raise ValueError("axis must be non-zero")
-            self._axis = a / float(np.linalg.norm(a))
-        self._sensor: str | None = None
-        self._location: Location | None = None
+        self._init_input(axis=axis, moving_s=axis_moving_s, buffer_s=axis_buffer_s)
         self._side = Side.LEFT
-        self._fs = 0.0
-        self._next_seq: int | None = None
-        self._last_t = -math.inf
-        # Axis decision (as StrideDetector): hop-sized runs, then the decision buffer.
-        self._parts: list[tuple[F64, F64, F64]] = []
-        self._parts_n = 0
-        self._cal = AxisBuffer(moving_s=axis_moving_s, buffer_s=axis_buffer_s)
-        self._gap_pending = False
         self._seg: _Seg | None = None
         self._amps: collections.deque[float] = collections.deque(maxlen=5)
 
     # ------------------------------------------------------------------ public API
-    @property
-    def axis(self) -> F64 | None:
-        """Signed sagittal axis in sensor coordinates, once decided."""
-        return None if self._axis is None else self._axis.copy()
-
     @property
     def decided_t_s(self) -> float:
         """Every stance end that samples up to this time can give has been emitted."""
@@ -309,26 +289,6 @@ class StanceEndDetector:
         i = seg.pos - 1 - seg.base
         return float(seg.t[i]) if 0 <= i < len(seg.t) else -math.inf
 
-    def push(self, block: SampleBlock) -> list[StanceEnd]:
-        """Add samples; return the stance ends now decided."""
-        self._bind(block)
-        out: list[StanceEnd] = []
-        if block.n == 0:
-            return out
-        t = block.t_s
-        for a, b, gap in gap_free_runs(
-            block,
-            last_t_s=self._last_t,
-            next_seq=self._next_seq,
-            dt_max_s=self.gap_factor / self._fs,
-        ):
-            if gap:
-                out += self._gap()
-            out += self._feed(t[a:b], block.gyr_rad_s[a:b], block.acc_m_s2[a:b])
-        self._next_seq = block.first_seq + block.n
-        self._last_t = float(t[-1])
-        return out
-
     def flush(self) -> list[StanceEnd]:
         """End of stream: decide on everything buffered (a stance without its end is dropped)."""
         out = self._run(self._take()) if self._parts_n else []
@@ -338,49 +298,23 @@ class StanceEndDetector:
         return out
 
     # ------------------------------------------------------------------ input handling
-    def _bind(self, block: SampleBlock) -> None:
-        if self._sensor is None:
-            if block.location.segment is not Segment.SHANK:
-                raise ValueError(f"StanceEndDetector needs a shank sensor, got {block.location}")
-            self._sensor, self._location, self._fs = block.sensor, block.location, block.fs_hz
-            self._side = block.location.side
-            fs = self._fs
-            self._hop = max(1, round(self.hop_s * fs))
-            taps = ev.fir_lowpass_taps(cutoff_hz=min(self.ev_cutoff_hz, 0.45 * fs), fs_hz=fs)
-            self._w_rev = taps[::-1].copy()
-            self._d_w = len(taps) // 2
-            self._h = round(self.smooth_half_s * fs)
-            self._ma = np.full(2 * self._h + 1, 1.0 / (2 * self._h + 1))
-            self._d = max(self._d_w, self._h)
-            self._win = max(1, round(self.rise_window_s * fs))
-        elif block.sensor != self._sensor or block.location != self._location:
-            raise ValueError("a StanceEndDetector serves one sensor; create one per sensor")
-        elif block.fs_hz != self._fs:
-            raise ValueError("fs_hz changed between blocks")
-
-    def _take(self) -> tuple[F64, F64, F64]:
-        parts, self._parts, self._parts_n = self._parts, [], 0
-        if len(parts) == 1:
-            return parts[0]
-        return (
-            np.concatenate([p[0] for p in parts]),
-            np.concatenate([p[1] for p in parts]),
-            np.concatenate([p[2] for p in parts]),
-        )
+    def _configure(self, block: SampleBlock) -> None:
+        if block.location.segment is not Segment.SHANK:
+            raise ValueError(f"StanceEndDetector needs a shank sensor, got {block.location}")
+        fs = block.fs_hz
+        self._side = block.location.side
+        taps = ev.fir_lowpass_taps(cutoff_hz=min(self.ev_cutoff_hz, 0.45 * fs), fs_hz=fs)
+        self._w_rev = taps[::-1].copy()
+        self._d_w = len(taps) // 2
+        self._h = round(self.smooth_half_s * fs)
+        self._ma = np.full(2 * self._h + 1, 1.0 / (2 * self._h + 1))
+        self._d = max(self._d_w, self._h)
+        self._win = max(1, round(self.rise_window_s * fs))
 
     def _feed(self, t: F64, g: F64, a: F64) -> list[StanceEnd]:
-        if self._axis is not None:
-            return self._analyse(t, g)
         out: list[StanceEnd] = []
-        c, n = 0, len(t)
-        while self._axis is None and c < n:
-            d = min(n, c + self._hop - self._parts_n)
-            self._parts.append((t[c:d], g[c:d], a[c:d]))
-            self._parts_n += d - c
-            c = d
-            if self._parts_n == self._hop:
-                out += self._run(self._take())
-        if c < n:
+        c = self._buffer_hops(t, g, a, out)
+        if c < len(t):
             out += self._analyse(t[c:], g[c:])
         return out
 
@@ -390,14 +324,6 @@ class StanceEndDetector:
             self._gap_pending = True
         self._seg = None
         return out
-
-    def _run(self, run: tuple[F64, F64, F64]) -> list[StanceEnd]:
-        t, g, a = run
-        if self._axis is not None:
-            return self._analyse(t, g)
-        self._cal.add(t, g, a, gap_before=self._gap_pending, fs_hz=self._fs)
-        self._gap_pending = False
-        return self._decide_axis(force=False)
 
     def _decide_axis(self, *, force: bool) -> list[StanceEnd]:
         got = self._cal.decide(fs_hz=self._fs, segment=Segment.SHANK, force=force)

@@ -34,9 +34,9 @@ from numpy.typing import NDArray
 from scipy.ndimage import correlate1d
 
 from imugait.gait import events as ev
-from imugait.gait._axis_buffer import AxisBuffer, gap_free_runs
+from imugait.gait._axis_buffer import GyroRunInput
 from imugait.gait.stride_types import Stride, StrideFlag
-from imugait.types import Location, SampleBlock, Segment
+from imugait.types import SampleBlock, Segment
 
 __all__ = ["Stride", "StrideDetector", "StrideFlag", "detect_strides"]
 
@@ -117,7 +117,7 @@ class _Seg:
     emitted: int = 0
 
 
-class StrideDetector:
+class StrideDetector(GyroRunInput[Stride]):
     """Per-leg streaming stride detector (shank or foot sensor, any mounting).
 
     Parameters
@@ -205,25 +205,8 @@ class StrideDetector:
         self.ic_max_rad_s, self.fc_max_rad_s = ic_max_rad_s, fc_max_rad_s
         self.gap_factor, self.hop_s = gap_factor, hop_s
         self.ic_rule = ic_rule
-        self._axis: F64 | None = None
-        if axis is not None:
-            a = np.asarray(axis, dtype=np.float64).reshape(3)
-            if not float(np.linalg.norm(a)) > 0:
-                raise ValueError("axis must be non-zero")
-            self._axis = a / float(np.linalg.norm(a))
-        # Bound to the first block:
-        self._sensor: str | None = None
-        self._location: Location | None = None
+        self._init_input(axis=axis, moving_s=axis_moving_s, buffer_s=axis_buffer_s)
         self._foot = False
-        self._fs = 0.0
-        self._next_seq: int | None = None
-        self._last_t = -math.inf
-        # Samples not processed yet (t, gyr, acc), and the axis-calibration buffer
-        # (t, gyr, acc, gap-before flag, moving-sample count) with its total moving count.
-        self._parts: list[tuple[F64, F64, F64]] = []
-        self._parts_n = 0
-        self._cal = AxisBuffer(moving_s=axis_moving_s, buffer_s=axis_buffer_s)
-        self._gap_pending = False
         self._seg: _Seg | None = None
         self._amps: collections.deque[float] = collections.deque(maxlen=5)
         self._bout_id = -1
@@ -232,35 +215,10 @@ class StrideDetector:
 
     # ------------------------------------------------------------------ public API
     @property
-    def axis(self) -> F64 | None:
-        """Signed sagittal axis in sensor coordinates, once decided."""
-        return None if self._axis is None else self._axis.copy()
-
-    @property
     def rejected(self) -> dict[str, int]:
         """Candidate strides dropped so far, by reason (``gap``, ``no_ic``, ``no_fc``, ``order``,
         ``stride_time``, ``stance``)."""
         return dict(self._rejected)
-
-    def push(self, block: SampleBlock) -> list[Stride]:
-        """Add samples; return the strides that are now final."""
-        self._bind(block)
-        out: list[Stride] = []
-        if block.n == 0:
-            return out
-        t = block.t_s
-        for a, b, gap in gap_free_runs(
-            block,
-            last_t_s=self._last_t,
-            next_seq=self._next_seq,
-            dt_max_s=self.gap_factor / self._fs,
-        ):
-            if gap:
-                out += self._gap()
-            out += self._feed(t[a:b], block.gyr_rad_s[a:b], block.acc_m_s2[a:b])
-        self._next_seq = block.first_seq + block.n
-        self._last_t = float(t[-1])
-        return out
 
     def flush(self) -> list[Stride]:
         """End of stream: process everything still buffered and return the last strides."""
@@ -271,52 +229,22 @@ class StrideDetector:
         return out
 
     # ------------------------------------------------------------------ input handling
-    def _bind(self, block: SampleBlock) -> None:
-        if self._sensor is None:
-            if block.location.segment not in (Segment.SHANK, Segment.FOOT):
-                raise ValueError(
-                    f"StrideDetector needs a shank or foot sensor, got {block.location}"
-                )
-            self._sensor, self._location, self._fs = block.sensor, block.location, block.fs_hz
-            self._foot = block.location.segment is Segment.FOOT
-            self._hop = max(1, round(self.hop_s * self._fs))
-            taps_ms = ev.fir_lowpass_taps(
-                cutoff_hz=min(self.ms_cutoff_hz, 0.45 * self._fs), fs_hz=self._fs
-            )
-            taps_ev = ev.fir_lowpass_taps(
-                cutoff_hz=min(self.ev_cutoff_hz, 0.45 * self._fs), fs_hz=self._fs
-            )
-            self._w_ms, self._w_ev = taps_ms[::-1].copy(), taps_ev[::-1].copy()
-            self._d_ms, self._d_ev = len(taps_ms) // 2, len(taps_ev) // 2
-            self._d_max = max(self._d_ms, self._d_ev)
-            self._half_w = max(1, round(self.ms_half_window_s * self._fs))
-        elif block.sensor != self._sensor or block.location != self._location:
-            raise ValueError("a StrideDetector serves one sensor; create one per sensor")
-        elif block.fs_hz != self._fs:
-            raise ValueError("fs_hz changed between blocks")
-
-    def _take(self) -> tuple[F64, F64, F64]:
-        """All unprocessed samples, as one run."""
-        parts, self._parts, self._parts_n = self._parts, [], 0
-        if len(parts) == 1:
-            return parts[0]
-        return (
-            np.concatenate([p[0] for p in parts]),
-            np.concatenate([p[1] for p in parts]),
-            np.concatenate([p[2] for p in parts]),
-        )
+    def _configure(self, block: SampleBlock) -> None:
+        if block.location.segment not in (Segment.SHANK, Segment.FOOT):
+            raise ValueError(f"StrideDetector needs a shank or foot sensor, got {block.location}")
+        fs = block.fs_hz
+        self._foot = block.location.segment is Segment.FOOT
+        taps_ms = ev.fir_lowpass_taps(cutoff_hz=min(self.ms_cutoff_hz, 0.45 * fs), fs_hz=fs)
+        taps_ev = ev.fir_lowpass_taps(cutoff_hz=min(self.ev_cutoff_hz, 0.45 * fs), fs_hz=fs)
+        self._w_ms, self._w_ev = taps_ms[::-1].copy(), taps_ev[::-1].copy()
+        self._d_ms, self._d_ev = len(taps_ms) // 2, len(taps_ev) // 2
+        self._d_max = max(self._d_ms, self._d_ev)
+        self._half_w = max(1, round(self.ms_half_window_s * fs))
 
     def _feed(self, t: F64, g: F64, a: F64) -> list[Stride]:
         """Buffer one gap-free run; process it on the hop grid (no axis yet) or in bulk."""
         out: list[Stride] = []
-        c, n = 0, len(t)
-        while self._axis is None and c < n:
-            d = min(n, c + self._hop - self._parts_n)
-            self._parts.append((t[c:d], g[c:d], a[c:d]))
-            self._parts_n += d - c
-            c = d
-            if self._parts_n == self._hop:
-                out += self._run(self._take())
+        c, n = self._buffer_hops(t, g, a, out), len(t)
         if c < n:
             self._parts.append((t[c:], g[c:], a[c:]))
             self._parts_n += n - c
@@ -330,14 +258,6 @@ class StrideDetector:
             self._gap_pending = True
             return out
         return out + self._end_segment(gap=True)
-
-    def _run(self, run: tuple[F64, F64, F64]) -> list[Stride]:
-        t, g, a = run
-        if self._axis is not None:
-            return self._analyse(t, g)
-        self._cal.add(t, g, a, gap_before=self._gap_pending, fs_hz=self._fs)
-        self._gap_pending = False
-        return self._decide_axis(force=False)
 
     def _decide_axis(self, *, force: bool) -> list[Stride]:
         if self._location is None:
