@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import collections
 import math
+from abc import ABC, abstractmethod
 from typing import Generic, TypeVar
 
 import numpy as np
@@ -100,7 +101,7 @@ class AxisBuffer:
         return axis, runs
 
 
-class GyroRunInput(Generic[R]):
+class GyroRunInput(ABC, Generic[R]):
     """Input side of a streaming detector on one shank or foot sensor (results of type ``R``).
 
     :meth:`push` checks each block against the first one (same sensor, location and rate),
@@ -202,18 +203,22 @@ class GyroRunInput(Generic[R]):
         return self._decide_axis(force=False)
 
     # ---- subclass hooks
+    @abstractmethod
     def _configure(self, block: SampleBlock) -> None:
         """Check the first block's location and set up what depends on its rate."""
-        raise NotImplementedError
 
+    @abstractmethod
     def _feed(self, t: F64, g: F64, a: F64) -> list[R]:
-        raise NotImplementedError
+        """Process one gap-free run (``_buffer_hops`` first while the axis is unknown)."""
 
+    @abstractmethod
     def _gap(self) -> list[R]:
-        raise NotImplementedError
+        """A gap before the next run: finish what is buffered and end the segment."""
 
+    @abstractmethod
     def _analyse(self, t: F64, gyr: F64) -> list[R]:
-        raise NotImplementedError
+        """Process one gap-free run once the axis is known."""
 
+    @abstractmethod
     def _decide_axis(self, *, force: bool) -> list[R]:
-        raise NotImplementedError
+        """Try to decide the axis from the buffer; process the buffered runs if decided."""
